@@ -1,0 +1,46 @@
+# indexd — the two commands: `make run` (embedded default) and `make test`.
+GO ?= go
+export INDEXD_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/datacommons/indexd/internal/app.Version=$(VERSION) -X github.com/datacommons/indexd/internal/app.Commit=$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+.PHONY: run test build vet unit integration fuzz soak bench clean
+
+## run: the embedded default — local database, demo policy and data, serves on 127.0.0.1:8080
+run:
+	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/indexd run
+
+## test: build, vet, unit and integration tests against a real PostgreSQL, then a short fuzz run
+test: build vet
+	$(GO) test -count=1 -race -timeout 20m ./...
+	$(MAKE) fuzz FUZZTIME=5s
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/indexd ./cmd/indexd
+
+vet:
+	$(GO) vet ./...
+
+FUZZTIME ?= 30s
+## fuzz: run every fuzz target for FUZZTIME each
+fuzz:
+	@for spec in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	  for f in $$(grep -h '^func Fuzz' $$spec/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+	    echo "fuzz $$spec $$f"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$spec || exit 1; \
+	  done; \
+	done
+
+## soak: the long versions of the property and fault tests
+soak:
+	INDEXD_SOAK=1 $(GO) test -count=1 -timeout 60m ./integration/...
+	$(MAKE) fuzz FUZZTIME=2m
+
+## bench: load harness at BENCH_N records (default 1,000,000) plus Go benchmarks
+BENCH_N ?= 1000000
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./api/... ./repository/... ./discovery/...
+	$(GO) run ./cmd/indexd bench -n $(BENCH_N)
+
+clean:
+	rm -rf bin .devdb

@@ -1,0 +1,106 @@
+package api
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/datacommons/indexd"
+	"github.com/datacommons/indexd/identity"
+	"github.com/datacommons/indexd/policy"
+)
+
+// statusOf is the one place where errors become HTTP status codes, with the
+// message that is safe to show. 401/403 say no more than their name.
+func (s *Server) statusOf(err error) (int, string) {
+	var he *echo.HTTPError
+	switch {
+	case errors.Is(err, indexd.ErrNotVisible):
+		if s.cfg.HideExistence {
+			return http.StatusNotFound, msgNotFound
+		}
+		return http.StatusForbidden, "forbidden"
+	case errors.Is(err, indexd.ErrNotFound):
+		if m := indexd.Message(err); m != "" {
+			return http.StatusNotFound, m
+		}
+		return http.StatusNotFound, msgNotFound
+	case errors.Is(err, indexd.ErrInvalid):
+		return http.StatusBadRequest, messageOr(err, "invalid request")
+	case errors.Is(err, indexd.ErrConflict):
+		return http.StatusConflict, messageOr(err, "conflict")
+	case errors.Is(err, indexd.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge, messageOr(err, "request too large")
+	case errors.Is(err, indexd.ErrUnauthenticated), errors.Is(err, identity.ErrUnauthenticated), errors.Is(err, policy.ErrBadToken):
+		return http.StatusUnauthorized, "unauthorized"
+	case errors.Is(err, indexd.ErrForbidden):
+		return http.StatusForbidden, "forbidden"
+	case errors.Is(err, indexd.ErrUnavailable), errors.Is(err, policy.ErrUnavailable), errors.Is(err, identity.ErrUnavailable):
+		return http.StatusServiceUnavailable, "service unavailable, try again later"
+	case errors.As(err, &he):
+		msg := http.StatusText(he.Code)
+		if m, ok := he.Message.(string); ok && he.Code < 500 {
+			msg = m
+		}
+		if he.Code == http.StatusRequestEntityTooLarge {
+			msg = "request body too large"
+		}
+		return he.Code, strings.ToLower(msg[:1]) + msg[1:]
+	}
+	return http.StatusInternalServerError, "internal server error"
+}
+
+const msgNotFound = "no record found"
+
+func messageOr(err error, fallback string) string {
+	if m := indexd.Message(err); m != "" {
+		return m
+	}
+	return fallback
+}
+
+// errorHandler writes every error as JSON: {"error": msg} on indexd routes,
+// {"msg", "status_code"} on DRS routes. Only 5xx are logged as errors; the
+// reason behind a 401/403 is logged at info, never sent.
+func (s *Server) errorHandler(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	code, msg := s.statusOf(err)
+	log := s.log.With("request_id", requestID(c), "method", c.Request().Method, "path", c.Request().URL.Path, "status", code)
+	switch {
+	case code >= 500:
+		log.Error("request failed", "err", err)
+	case code == http.StatusUnauthorized || code == http.StatusForbidden:
+		log.Info("request denied", "reason", err.Error())
+	default:
+		log.Debug("request rejected", "err", err)
+	}
+	var body any = map[string]string{"error": msg}
+	if isDRS(c.Request().URL.Path) {
+		body = drsError{Msg: msg, StatusCode: code}
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(code)
+		return
+	}
+	if werr := c.JSON(code, body); werr != nil {
+		log.Warn("write error response", "err", werr)
+	}
+}
+
+type drsError struct {
+	Msg        string `json:"msg"`
+	StatusCode int    `json:"status_code"`
+}
+
+func isDRS(path string) bool { return strings.HasPrefix(path, drsBase+"/") || path == drsBase }
+
+func requestID(c echo.Context) string {
+	return c.Response().Header().Get(echo.HeaderXRequestID)
+}
+
+var _ = slog.LevelInfo

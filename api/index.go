@@ -1,0 +1,749 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/datacommons/indexd"
+	"github.com/datacommons/indexd/policy"
+	"github.com/datacommons/indexd/repository"
+)
+
+// wildcardPath returns the unescaped rest of the path matched by "*".
+func wildcardPath(c echo.Context) (string, error) {
+	p := c.Param("*")
+	if strings.Contains(p, "%") {
+		u, err := url.PathUnescape(p)
+		if err != nil {
+			return "", indexd.Invalidf("path is not validly escaped")
+		}
+		p = u
+	}
+	return p, nil
+}
+
+// indexTarget is /index/{id}[/versions|/latest|/aliases[/{alias}]].
+type indexTarget struct {
+	ID, Sub, Alias string
+}
+
+func parseIndexTarget(p string) (indexTarget, error) {
+	var t indexTarget
+	p = strings.TrimSuffix(p, "/")
+	if i := strings.LastIndex(p, "/aliases/"); i >= 0 {
+		t.ID, t.Sub, t.Alias = p[:i], "aliases", p[i+len("/aliases/"):]
+		if err := indexd.ValidateAlias(t.Alias); err != nil {
+			return t, err
+		}
+	} else {
+		t.ID = p
+		for _, sub := range []string{"versions", "latest", "aliases"} {
+			if strings.HasSuffix(p, "/"+sub) {
+				t.ID, t.Sub = strings.TrimSuffix(p, "/"+sub), sub
+				break
+			}
+		}
+	}
+	if err := indexd.ValidateID(t.ID); err != nil {
+		return t, err
+	}
+	return t, nil
+}
+
+// candidates lists the dids an id may be stored under (PREPEND_PREFIX:
+// found with or without the default prefix), most literal first.
+func (s *Server) candidates(id string) []string {
+	out := []string{id}
+	p := s.cfg.DefaultPrefix
+	if p == "" {
+		return out
+	}
+	if strings.HasPrefix(id, p) {
+		if rest := strings.TrimPrefix(id, p); rest != "" {
+			out = append(out, rest)
+		}
+	} else {
+		out = append(out, p+id)
+	}
+	return out
+}
+
+// ---- reads ----
+
+func (s *Server) listRecords(c echo.Context) error {
+	lq, err := ParseListQuery(c.QueryParams())
+	if err != nil {
+		return err
+	}
+	dc, err := s.discoveryContext(c)
+	if err != nil {
+		return err
+	}
+	page := indexd.Page{Records: []indexd.Record{}}
+	if lq.Filter.Limit > 0 {
+		f := lq.Filter
+		if len(f.IDs) > 0 {
+			f.IDs = s.expandIDs(f.IDs)
+		}
+		if page, err = s.store.ListRecords(c.Request().Context(), dc, f, repository.ListOptions{}); err != nil {
+			return err
+		}
+	}
+	return c.JSON(http.StatusOK, listEnvelope(lq, page))
+}
+
+func (s *Server) expandIDs(ids []string) []string {
+	var out []string
+	for _, id := range ids {
+		out = append(out, s.candidates(id)...)
+	}
+	return out
+}
+
+// listEnvelope echoes the parsed filters the way indexd does, plus our cursor.
+func listEnvelope(lq listQuery, page indexd.Page) map[string]any {
+	f := lq.Filter
+	env := map[string]any{
+		"records": toWireList(page.Records), "limit": f.Limit,
+		"ids": nil, "start": nil, "page": nil, "size": nil, "file_name": nil, "version": nil,
+		"urls": nonNil(f.URLs), "acl": nil, "authz": nil, "hashes": nil, "metadata": map[string]string{},
+		"urls_metadata": nil, "uploader": nil, "form": nil, "negate_params": nil, "next_cursor": nil,
+	}
+	if f.IDs != nil {
+		env["ids"] = f.IDs
+	}
+	if f.Start != "" && lq.Cursor == "" {
+		env["start"] = f.Start
+	}
+	if f.Page >= 0 {
+		env["page"] = f.Page
+	}
+	if f.Size != nil {
+		env["size"] = *f.Size
+	}
+	setStr := func(k string, v *string) {
+		if v != nil {
+			env[k] = *v
+		}
+	}
+	setStr("file_name", f.FileName)
+	setStr("version", f.Version)
+	setStr("uploader", f.Uploader)
+	setStr("form", f.Form)
+	if f.ACL != nil || f.ACLNull {
+		env["acl"] = nonNil(f.ACL)
+	}
+	if f.Authz != nil || f.AuthzNull {
+		env["authz"] = nonNil(f.Authz)
+	}
+	if len(f.Hashes) > 0 {
+		h := map[string]string{}
+		for _, kv := range f.Hashes {
+			h[kv.Key] = kv.Value
+		}
+		env["hashes"] = h
+	}
+	if len(f.Metadata) > 0 {
+		m := map[string]string{}
+		for _, kv := range f.Metadata {
+			m[kv.Key] = kv.Value
+		}
+		env["metadata"] = m
+	}
+	if f.URLsMetadata != nil {
+		env["urls_metadata"] = f.URLsMetadata
+	}
+	if f.Negate != nil {
+		env["negate_params"] = f.Negate
+	}
+	if page.Next != "" {
+		env["next_cursor"] = EncodeCursor(page.Next)
+	}
+	return env
+}
+
+func (s *Server) indexGet(c echo.Context) error {
+	p, err := wildcardPath(c)
+	if err != nil {
+		return err
+	}
+	t, err := parseIndexTarget(p)
+	if err != nil {
+		return err
+	}
+	dc, err := s.discoveryContext(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	cands := s.candidates(t.ID)
+	switch t.Sub {
+	case "":
+		rec, err := s.store.GetRecord(ctx, dc, cands)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, toWire(rec))
+	case "versions":
+		recs, err := s.store.Versions(ctx, dc, cands)
+		if err != nil {
+			return err
+		}
+		out := make(map[string]wireRecord, len(recs))
+		for i := range recs {
+			out[itoa(i)] = toWire(&recs[i])
+		}
+		return c.JSON(http.StatusOK, out)
+	case "latest":
+		hasVersion := strings.EqualFold(c.QueryParam("has_version"), "true")
+		rec, err := s.store.Latest(ctx, dc, cands, hasVersion)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, toWire(rec))
+	case "aliases":
+		if t.Alias != "" {
+			return echo.NewHTTPError(http.StatusMethodNotAllowed, "method not allowed")
+		}
+		rec, err := s.store.GetRecord(ctx, dc, cands)
+		if err != nil {
+			return err
+		}
+		aliases, err := s.store.Aliases(ctx, rec.DID)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, aliasBody(aliases))
+	}
+	return indexd.Errorf(indexd.ErrNotFound, "no such route")
+}
+
+func (s *Server) globalGet(c echo.Context) error {
+	p, err := wildcardPath(c)
+	if err != nil {
+		return err
+	}
+	p = strings.TrimSuffix(p, "/")
+	if err := indexd.ValidateID(p); err != nil {
+		return indexd.Errorf(indexd.ErrNotFound, "no record found")
+	}
+	dc, err := s.discoveryContext(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	rec, err := s.store.GetRecord(ctx, dc, s.candidates(p))
+	if errors.Is(err, indexd.ErrNotFound) {
+		did, aerr := s.store.ResolveAlias(ctx, p)
+		if aerr != nil {
+			return aerr
+		}
+		rec, err = s.store.GetRecord(ctx, dc, []string{did})
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toWire(rec))
+}
+
+func (s *Server) bulkDocuments(c echo.Context) error {
+	var ids []string
+	if err := decodeJSON(c, &ids); err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		return indexd.Invalidf("body must be a non-empty JSON array of ids")
+	}
+	if len(ids) > indexd.MaxBulkIDs {
+		return indexd.Invalidf("at most %d ids per request", indexd.MaxBulkIDs)
+	}
+	for _, id := range ids {
+		if err := indexd.ValidateID(id); err != nil {
+			return err
+		}
+	}
+	dc, err := s.discoveryContext(c)
+	if err != nil {
+		return err
+	}
+	recs, err := s.store.GetRecords(c.Request().Context(), dc, s.expandIDs(ids), repository.ListOptions{})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toWireList(recs))
+}
+
+func (s *Server) listURLs(c echo.Context) error {
+	lq, err := ParseListQuery(c.QueryParams())
+	if err != nil {
+		return err
+	}
+	dc, err := s.discoveryContext(c)
+	if err != nil {
+		return err
+	}
+	page := indexd.Page{}
+	if lq.Filter.Limit > 0 {
+		f := lq.Filter
+		f.IDs = s.expandIDs(f.IDs)
+		if page, err = s.store.ListRecords(c.Request().Context(), dc, f, repository.ListOptions{}); err != nil {
+			return err
+		}
+	}
+	type urlEntry struct {
+		URL      string            `json:"url"`
+		Metadata map[string]string `json:"metadata"`
+	}
+	urls := []urlEntry{}
+	for _, r := range page.Records {
+		for _, u := range r.URLs {
+			urls = append(urls, urlEntry{URL: u, Metadata: nonNilMap(r.URLsMetadata[u])})
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"urls": urls, "limit": lq.Filter.Limit})
+}
+
+var urlQueryParams = map[string]bool{"include": true, "exclude": true, "versioned": true, "fields": true, "limit": true, "offset": true}
+var urlMetadataQueryParams = map[string]bool{"key": true, "value": true, "url": true, "versioned": true, "fields": true, "limit": true, "offset": true}
+
+// ParseURLQuery parses /_query/urls/q (metadata=false) or
+// /_query/urls/metadata/q (metadata=true); unknown parameters are 400.
+func ParseURLQuery(q url.Values, metadata bool) (indexd.URLQuery, []string, error) {
+	allowed := urlQueryParams
+	if metadata {
+		allowed = urlMetadataQueryParams
+	}
+	var uq indexd.URLQuery
+	for k := range q {
+		if !allowed[k] {
+			return uq, nil, indexd.Invalidf("unknown query parameter %q", k)
+		}
+	}
+	uq.Include, uq.Exclude = q.Get("include"), q.Get("exclude")
+	uq.Key, uq.Value, uq.URL = q.Get("key"), q.Get("value"), q.Get("url")
+	if metadata && (uq.Key == "" || uq.Value == "") {
+		return uq, nil, indexd.Invalidf("key and value are required")
+	}
+	if v := q.Get("versioned"); v != "" {
+		b := strings.EqualFold(v, "true")
+		if !b && !strings.EqualFold(v, "false") {
+			return uq, nil, indexd.Invalidf("versioned must be true or false")
+		}
+		uq.Versioned = &b
+	}
+	uq.Limit = indexd.DefaultLimit
+	if v := q.Get("limit"); v != "" {
+		n, err := atoiRange(v, 0, indexd.MaxLimit)
+		if err != nil {
+			return uq, nil, indexd.Invalidf("limit must be an integer between 0 and %d", indexd.MaxLimit)
+		}
+		uq.Limit = n
+	}
+	if v := q.Get("offset"); v != "" {
+		n, err := atoiRange(v, 0, 1<<31-1)
+		if err != nil {
+			return uq, nil, indexd.Invalidf("offset must be a non-negative integer")
+		}
+		uq.Offset = n
+	}
+	fields := []string{"did", "urls", "rev"}
+	if v := q.Get("fields"); v != "" {
+		fields = splitList(v)
+		for _, f := range fields {
+			if f != "did" && f != "urls" && f != "rev" {
+				return uq, nil, indexd.Invalidf("fields may name did, urls and rev only")
+			}
+		}
+	}
+	return uq, fields, nil
+}
+
+func (s *Server) queryURLs(c echo.Context) error         { return s.urlQuery(c, false) }
+func (s *Server) queryURLsMetadata(c echo.Context) error { return s.urlQuery(c, true) }
+
+func (s *Server) urlQuery(c echo.Context, metadata bool) error {
+	uq, fields, err := ParseURLQuery(c.QueryParams(), metadata)
+	if err != nil {
+		return err
+	}
+	dc, err := s.discoveryContext(c)
+	if err != nil {
+		return err
+	}
+	out := []map[string]any{}
+	if uq.Limit > 0 {
+		recs, err := s.store.QueryURLs(c.Request().Context(), dc, uq)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			m := map[string]any{}
+			for _, f := range fields {
+				switch f {
+				case "did":
+					m["did"] = r.DID
+				case "rev":
+					m["rev"] = r.Rev
+				case "urls":
+					m["urls"] = nonNil(r.URLs)
+				}
+			}
+			out = append(out, m)
+		}
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// ---- writes ----
+
+func (s *Server) createRecord(c echo.Context) error {
+	var body recordBody
+	if err := decodeJSON(c, &body); err != nil {
+		return err
+	}
+	n, err := body.toNew()
+	if err != nil {
+		return err
+	}
+	if err := indexd.ValidateNew(&n, false); err != nil {
+		return err
+	}
+	return s.create(c, n, http.StatusOK)
+}
+
+// create authorizes and stores a new record, applying the prefix rules.
+func (s *Server) create(c echo.Context, n indexd.NewRecord, status int) error {
+	if err := s.authorizeWrite(c, policy.MethodCreate, n.Authz); err != nil {
+		return err
+	}
+	minted := n.DID == ""
+	if minted {
+		n.DID = repository.NewUUID()
+		if s.cfg.PrependPrefix && s.cfg.DefaultPrefix != "" {
+			n.DID = s.cfg.DefaultPrefix + n.DID
+		}
+	}
+	ctx := c.Request().Context()
+	ref, err := s.store.Create(ctx, n)
+	if err != nil {
+		return err
+	}
+	if s.cfg.AddPrefixAlias && s.cfg.DefaultPrefix != "" && !strings.HasPrefix(ref.DID, s.cfg.DefaultPrefix) {
+		if _, err := s.store.AddAliases(ctx, ref.DID, []string{s.cfg.DefaultPrefix + ref.DID}, false); err != nil {
+			s.log.Warn("prefix alias not added", "did", ref.DID, "err", err)
+		}
+	}
+	return c.JSON(status, ref)
+}
+
+type blankBody struct {
+	DID      *string  `json:"did"`
+	Uploader *string  `json:"uploader"`
+	FileName *string  `json:"file_name"`
+	Authz    []string `json:"authz"`
+	ACL      []string `json:"acl"`
+}
+
+func (s *Server) createBlank(c echo.Context) error {
+	var body blankBody
+	if err := decodeJSON(c, &body); err != nil {
+		return err
+	}
+	if body.Uploader == nil || *body.Uploader == "" {
+		return indexd.Invalidf("uploader is required")
+	}
+	n := indexd.NewRecord{Uploader: body.Uploader, FileName: body.FileName, Authz: body.Authz, ACL: body.ACL}
+	if body.DID != nil {
+		n.DID = *body.DID
+	}
+	if err := indexd.ValidateNew(&n, true); err != nil {
+		return err
+	}
+	return s.create(c, n, http.StatusCreated)
+}
+
+type fillBlankBody struct {
+	Size   *int64            `json:"size"`
+	Hashes map[string]string `json:"hashes"`
+	URLs   *[]string         `json:"urls"`
+	Authz  *[]string         `json:"authz"`
+	ACL    *[]string         `json:"acl"`
+}
+
+func (s *Server) fillBlank(c echo.Context) error {
+	p, err := wildcardPath(c)
+	if err != nil {
+		return err
+	}
+	if err := indexd.ValidateID(p); err != nil {
+		return err
+	}
+	rev := c.QueryParam("rev")
+	if rev == "" {
+		return indexd.Invalidf("rev is required")
+	}
+	var body fillBlankBody
+	if err := decodeJSON(c, &body); err != nil {
+		return err
+	}
+	if body.Size == nil || len(body.Hashes) == 0 {
+		return indexd.Invalidf("size and hashes are required")
+	}
+	u := indexd.RecordUpdate{Size: body.Size, Hashes: &body.Hashes, URLs: body.URLs, Authz: body.Authz, ACL: body.ACL}
+	if err := indexd.ValidateHashes(body.Hashes, true); err != nil {
+		return err
+	}
+	return s.update(c, p, rev, u)
+}
+
+// update runs the PUT sequence: local checks (exists, rev), then the policy
+// check on old ∪ new authz, then the rev-guarded write.
+func (s *Server) update(c echo.Context, id, rev string, u indexd.RecordUpdate) error {
+	ctx := c.Request().Context()
+	cur, err := s.store.GetForWrite(ctx, s.candidates(id))
+	if err != nil {
+		return err
+	}
+	if cur.Rev != rev {
+		return indexd.Errorf(indexd.ErrConflict, "revision mismatch")
+	}
+	if err := indexd.ValidateUpdate(&u, cur); err != nil {
+		return err
+	}
+	newAuthz := cur.Authz
+	if u.Authz != nil {
+		newAuthz = *u.Authz
+	}
+	if err := s.authorizeWrite(c, policy.MethodUpdate, cur.Authz, newAuthz); err != nil {
+		return err
+	}
+	ref, err := s.store.Update(ctx, cur.DID, rev, u)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, ref)
+}
+
+func (s *Server) indexPut(c echo.Context) error {
+	p, err := wildcardPath(c)
+	if err != nil {
+		return err
+	}
+	t, err := parseIndexTarget(p)
+	if err != nil {
+		return err
+	}
+	switch t.Sub {
+	case "":
+		rev := c.QueryParam("rev")
+		if rev == "" {
+			// indexd answers a PUT without rev like a stale one.
+			return indexd.Errorf(indexd.ErrConflict, "rev is required")
+		}
+		var body updateBody
+		if err := decodeJSON(c, &body); err != nil {
+			return err
+		}
+		u, err := body.toUpdate()
+		if err != nil {
+			return err
+		}
+		return s.update(c, t.ID, rev, u)
+	case "versions":
+		return s.updateAllVersions(c, t.ID)
+	case "aliases":
+		if t.Alias != "" {
+			return echo.NewHTTPError(http.StatusMethodNotAllowed, "method not allowed")
+		}
+		return s.writeAliases(c, t.ID, true)
+	}
+	return echo.NewHTTPError(http.StatusMethodNotAllowed, "method not allowed")
+}
+
+type versionsBody struct {
+	ACL   *[]string `json:"acl"`
+	Authz *[]string `json:"authz"`
+}
+
+func (s *Server) updateAllVersions(c echo.Context, id string) error {
+	var body versionsBody
+	if err := decodeJSON(c, &body); err != nil {
+		return err
+	}
+	if body.ACL == nil && body.Authz == nil {
+		return indexd.Invalidf("give acl and/or authz")
+	}
+	if body.ACL != nil {
+		if err := indexd.ValidateStrings("acl", *body.ACL); err != nil {
+			return err
+		}
+	}
+	if body.Authz != nil {
+		if err := indexd.ValidateAuthz(*body.Authz); err != nil {
+			return err
+		}
+	}
+	ctx := c.Request().Context()
+	cur, err := s.store.GetForWrite(ctx, s.candidates(id))
+	if err != nil {
+		return err
+	}
+	olds, err := s.store.ChainAuthz(ctx, cur.BaseID)
+	if err != nil {
+		return err
+	}
+	sets := olds
+	if body.Authz != nil {
+		sets = append(sets, *body.Authz)
+	}
+	if err := s.authorizeWrite(c, policy.MethodUpdate, sets...); err != nil {
+		return err
+	}
+	refs, err := s.store.UpdateAllVersions(ctx, cur.BaseID, body.ACL, body.Authz)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, refs)
+}
+
+func (s *Server) indexPost(c echo.Context) error {
+	p, err := wildcardPath(c)
+	if err != nil {
+		return err
+	}
+	t, err := parseIndexTarget(p)
+	if err != nil {
+		return err
+	}
+	switch {
+	case t.Sub == "aliases" && t.Alias == "":
+		return s.writeAliases(c, t.ID, false)
+	case t.Sub == "":
+		var body recordBody
+		if err := decodeJSON(c, &body); err != nil {
+			return err
+		}
+		n, err := body.toNew()
+		if err != nil {
+			return err
+		}
+		if err := indexd.ValidateNew(&n, false); err != nil {
+			return err
+		}
+		cur, err := s.store.GetForWrite(c.Request().Context(), s.candidates(t.ID))
+		if err != nil {
+			return err
+		}
+		if err := s.authorizeWrite(c, policy.MethodCreate, n.Authz); err != nil {
+			return err
+		}
+		if n.DID == "" {
+			n.DID = repository.NewUUID()
+			if s.cfg.PrependPrefix && s.cfg.DefaultPrefix != "" {
+				n.DID = s.cfg.DefaultPrefix + n.DID
+			}
+		}
+		ref, err := s.store.NewVersion(c.Request().Context(), cur.DID, n)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, ref)
+	}
+	return echo.NewHTTPError(http.StatusMethodNotAllowed, "method not allowed")
+}
+
+func (s *Server) indexDelete(c echo.Context) error {
+	p, err := wildcardPath(c)
+	if err != nil {
+		return err
+	}
+	t, err := parseIndexTarget(p)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	switch t.Sub {
+	case "":
+		rev := c.QueryParam("rev")
+		if rev == "" {
+			return indexd.Invalidf("rev is required")
+		}
+		cur, err := s.store.GetForWrite(ctx, s.candidates(t.ID))
+		if err != nil {
+			return err
+		}
+		if cur.Rev != rev {
+			return indexd.Errorf(indexd.ErrConflict, "revision mismatch")
+		}
+		if err := s.authorizeWrite(c, policy.MethodDelete, cur.Authz); err != nil {
+			return err
+		}
+		if err := s.store.Delete(ctx, cur.DID, rev); err != nil {
+			return err
+		}
+		return c.NoContent(http.StatusOK)
+	case "aliases":
+		cur, err := s.store.GetForWrite(ctx, s.candidates(t.ID))
+		if err != nil {
+			return err
+		}
+		if err := s.authorizeWrite(c, policy.MethodDelete, cur.Authz); err != nil {
+			return err
+		}
+		if err := s.store.DeleteAliases(ctx, cur.DID, t.Alias); err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, "Aliases deleted successfully")
+	}
+	return echo.NewHTTPError(http.StatusMethodNotAllowed, "method not allowed")
+}
+
+type aliasEntry struct {
+	Value string `json:"value"`
+}
+
+type aliasesPayload struct {
+	Aliases []aliasEntry `json:"aliases"`
+}
+
+func aliasBody(aliases []string) aliasesPayload {
+	out := aliasesPayload{Aliases: []aliasEntry{}}
+	for _, a := range aliases {
+		out.Aliases = append(out.Aliases, aliasEntry{Value: a})
+	}
+	return out
+}
+
+func (s *Server) writeAliases(c echo.Context, id string, replace bool) error {
+	var body aliasesPayload
+	if err := decodeJSON(c, &body); err != nil {
+		return err
+	}
+	if body.Aliases == nil {
+		return indexd.Invalidf("aliases is required")
+	}
+	names := make([]string, 0, len(body.Aliases))
+	for _, a := range body.Aliases {
+		if err := indexd.ValidateAlias(a.Value); err != nil {
+			return err
+		}
+		names = append(names, a.Value)
+	}
+	ctx := c.Request().Context()
+	cur, err := s.store.GetForWrite(ctx, s.candidates(id))
+	if err != nil {
+		return err
+	}
+	if err := s.authorizeWrite(c, policy.MethodUpdate, cur.Authz); err != nil {
+		return err
+	}
+	aliases, err := s.store.AddAliases(ctx, cur.DID, names, replace)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, aliasBody(aliases))
+}

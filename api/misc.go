@@ -1,0 +1,178 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/datacommons/indexd"
+	"github.com/datacommons/indexd/discovery"
+	"github.com/datacommons/indexd/repository"
+)
+
+func (s *Server) status(c echo.Context) error {
+	if err := s.store.Ping(c.Request().Context()); err != nil {
+		return errf("%w: %v", indexd.ErrUnavailable, err)
+	}
+	return c.String(http.StatusOK, "Healthy")
+}
+
+func (s *Server) version(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"version": s.cfg.Version, "commit": s.cfg.Commit})
+}
+
+// stats counts the records the caller can see (aggregates are filtered too:
+// a count of invisible records would leak their existence).
+func (s *Server) stats(c echo.Context) error {
+	dc, err := s.discoveryContext(c)
+	if err != nil {
+		return err
+	}
+	st, err := s.store.Stats(c.Request().Context(), dc)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]int64{"fileCount": st.FileCount, "totalFileSize": st.TotalFileSize})
+}
+
+func (s *Server) openapiDoc(c echo.Context) error {
+	if len(s.cfg.OpenAPI) == 0 {
+		return indexd.Errorf(indexd.ErrNotFound, "no OpenAPI document configured")
+	}
+	return c.Blob(http.StatusOK, "application/yaml", s.cfg.OpenAPI)
+}
+
+func (s *Server) mintGUIDs(c echo.Context) error {
+	count := 1
+	if v := c.QueryParam("count"); v != "" {
+		n, err := atoiRange(v, 1, indexd.MaxGUIDMintSize)
+		if err != nil {
+			return indexd.Invalidf("count must be an integer between 1 and %d", indexd.MaxGUIDMintSize)
+		}
+		count = n
+	}
+	guids := make([]string, count)
+	for i := range guids {
+		guids[i] = s.cfg.DefaultPrefix + repository.NewUUID()
+	}
+	return c.JSON(http.StatusOK, map[string][]string{"guids": guids})
+}
+
+// ---- admin ----
+
+func (s *Server) getDiscoverySettings(c echo.Context) error {
+	st, err := s.store.Settings(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+type settingsBody struct {
+	AreRecordsDiscoverable *bool     `json:"are_records_discoverable"`
+	GlobalDiscoveryAuthz   *[]string `json:"global_discovery_authz"`
+}
+
+func (s *Server) putDiscoverySettings(c echo.Context) error {
+	var body settingsBody
+	if err := decodeJSON(c, &body); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	next, err := s.store.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	if body.AreRecordsDiscoverable != nil {
+		next.AreRecordsDiscoverable = *body.AreRecordsDiscoverable
+	}
+	if body.GlobalDiscoveryAuthz != nil {
+		if err := indexd.ValidateAuthz(*body.GlobalDiscoveryAuthz); err != nil {
+			return indexd.Invalidf("global_discovery_authz: %s", indexd.Message(err))
+		}
+		next.GlobalDiscoveryAuthz = *body.GlobalDiscoveryAuthz
+	}
+	who := callerOf(c).Username
+	if who == "" {
+		who = "token:" + shortHash(callerOf(c).Token)
+	}
+	if _, err := s.store.SetSettings(ctx, who, next); err != nil {
+		return err
+	}
+	// This instance applies the change at once; others within about a second.
+	s.settings.Set(next)
+	return c.JSON(http.StatusOK, next)
+}
+
+func (s *Server) discoveryAudit(c echo.Context) error {
+	limit := 100
+	if v := c.QueryParam("limit"); v != "" {
+		n, err := atoiRange(v, 1, 1000)
+		if err != nil {
+			return indexd.Invalidf("limit must be an integer between 1 and 1000")
+		}
+		limit = n
+	}
+	rows, err := s.store.SettingsAudit(c.Request().Context(), limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"changes": rows})
+}
+
+func (s *Server) listAdmins(c echo.Context) error {
+	names, err := s.store.ListAdmins(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string][]string{"users": names})
+}
+
+type adminBody struct {
+	Password string `json:"password"`
+}
+
+func (s *Server) putAdmin(c echo.Context) error {
+	name := c.Param("name")
+	if err := indexd.ValidateAlias(name); err != nil {
+		return indexd.Invalidf("user name: %s", indexd.Message(err))
+	}
+	var body adminBody
+	if err := decodeJSON(c, &body); err != nil {
+		return err
+	}
+	if len(body.Password) < 12 {
+		return indexd.Invalidf("password must be at least 12 characters")
+	}
+	hash, err := hashPassword(body.Password)
+	if err != nil {
+		return err
+	}
+	if err := s.store.PutAdmin(c.Request().Context(), name, hash); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]string{"username": name})
+}
+
+func (s *Server) deleteAdmin(c echo.Context) error {
+	if err := s.store.DeleteAdmin(c.Request().Context(), c.Param("name")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+var _ = discovery.DefaultSettings
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func atoiRange(v string, lo, hi int) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, err
+	}
+	if n < lo || n > hi {
+		return 0, strconv.ErrRange
+	}
+	return n, nil
+}

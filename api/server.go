@@ -1,0 +1,162 @@
+// Package api serves the Gen3 indexd and GA4GH DRS HTTP APIs with Echo. It
+// authenticates callers, builds each request's discovery context once, passes
+// it as plain values into the repository, authorizes writes against the
+// policy service, and maps errors to status codes in one place (errors.go).
+// It never builds SQL.
+package api
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/datacommons/indexd/discovery"
+	"github.com/datacommons/indexd/identity"
+	"github.com/datacommons/indexd/policy"
+)
+
+// Config is the HTTP layer's configuration.
+type Config struct {
+	// DefaultPrefix is indexd's DEFAULT_PREFIX (e.g. "dg.4503/").
+	DefaultPrefix string
+	// PrependPrefix puts DefaultPrefix in front of minted dids.
+	PrependPrefix bool
+	// AddPrefixAlias adds DefaultPrefix+did as an alias of new records when
+	// the did is not prefixed.
+	AddPrefixAlias bool
+	// HideExistence answers 404 for records that exist but are invisible.
+	HideExistence bool
+	// BodyLimit bounds request bodies (default "1M").
+	BodyLimit string
+	// RequestTimeout bounds each request's context (default 30 s).
+	RequestTimeout time.Duration
+	// Version and Commit are reported by /_version.
+	Version, Commit string
+	// Hostname is used in drs:// self URIs (default: the request's host).
+	Hostname string
+	// DRSCompactPrefix is the compact-identifier prefix for drs://prefix:accession.
+	DRSCompactPrefix string
+	// DRSMaxBulk is drs.maxBulkRequestLength (default 1000).
+	DRSMaxBulk int
+	// DRSServiceInfo12 answers a DRS 1.2-shaped service-info.
+	DRSServiceInfo12 bool
+	// OpenAPI is the served OpenAPI document (YAML).
+	OpenAPI []byte
+}
+
+// Server is the HTTP API. Build it with New.
+type Server struct {
+	cfg      Config
+	store    Store
+	policy   policy.Service
+	authn    Authenticator
+	settings *SettingsHolder
+	log      *slog.Logger
+	echo     *echo.Echo
+	routes   []Route
+}
+
+// Authenticator turns an Authorization header into a caller.
+type Authenticator interface {
+	Authenticate(ctx context.Context, header string) (policy.Caller, error)
+}
+
+var _ Authenticator = (*identity.Authenticator)(nil)
+
+// SettingsHolder holds the current discovery settings, swapped atomically by
+// the settings watcher and read once per request.
+type SettingsHolder struct {
+	v atomic.Pointer[discovery.Settings]
+}
+
+// NewSettingsHolder starts with st.
+func NewSettingsHolder(st discovery.Settings) *SettingsHolder {
+	h := &SettingsHolder{}
+	h.Set(st)
+	return h
+}
+
+// Get returns the current settings.
+func (h *SettingsHolder) Get() discovery.Settings { return *h.v.Load() }
+
+// Set replaces the current settings.
+func (h *SettingsHolder) Set(st discovery.Settings) { h.v.Store(&st) }
+
+// New builds the server and registers every route; it fails when a route
+// declares no permission.
+func New(cfg Config, store Store, pol policy.Service, authn Authenticator, settings *SettingsHolder, log *slog.Logger) (*Server, error) {
+	if cfg.BodyLimit == "" {
+		cfg.BodyLimit = "1M"
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 30 * time.Second
+	}
+	if cfg.DRSMaxBulk <= 0 {
+		cfg.DRSMaxBulk = 1000
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Server{cfg: cfg, store: store, policy: pol, authn: authn, settings: settings, log: log}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.errorHandler
+	e.Use(middleware.RequestID())
+	e.Use(s.accessLog)
+	e.Use(middleware.Recover())
+	e.Use(middleware.BodyLimit(cfg.BodyLimit))
+	e.Use(middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{Timeout: cfg.RequestTimeout}))
+	e.Use(s.authenticate)
+	s.echo = e
+	if err := s.register(s.routeTable()); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Handler returns the http.Handler.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Routes returns the registered routes with their declared permissions.
+func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
+
+// HTTPServer wraps the handler in an http.Server with timeouts that guard
+// against slow clients (slowloris) and stuck connections.
+func (s *Server) HTTPServer(addr string) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s.echo,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      s.cfg.RequestTimeout + 10*time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+}
+
+func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		s.log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
+			slog.String("request_id", requestID(c)),
+			slog.String("method", c.Request().Method),
+			slog.String("path", c.Request().URL.Path),
+			slog.Int("status", c.Response().Status),
+			slog.Duration("duration", time.Since(start)),
+		)
+		return nil
+	}
+}
+
+// errf is fmt.Errorf, for brevity in handlers.
+var errf = fmt.Errorf

@@ -1,0 +1,43 @@
+package api
+
+import (
+	"context"
+
+	"github.com/datacommons/indexd"
+	"github.com/datacommons/indexd/discovery"
+	"github.com/datacommons/indexd/repository"
+)
+
+// Store is what the HTTP layer needs from the repository. Reads take the
+// discovery context as a plain value. Error contract: see package repository.
+type Store interface {
+	Ping(ctx context.Context) error
+	ListRecords(ctx context.Context, dc discovery.Context, f indexd.ListFilter, opt repository.ListOptions) (indexd.Page, error)
+	GetRecords(ctx context.Context, dc discovery.Context, dids []string, opt repository.ListOptions) ([]indexd.Record, error)
+	GetRecord(ctx context.Context, dc discovery.Context, candidates []string) (*indexd.Record, error)
+	ResolveAlias(ctx context.Context, alias string) (string, error)
+	Versions(ctx context.Context, dc discovery.Context, candidates []string) ([]indexd.Record, error)
+	Latest(ctx context.Context, dc discovery.Context, candidates []string, hasVersion bool) (*indexd.Record, error)
+	QueryURLs(ctx context.Context, dc discovery.Context, q indexd.URLQuery) ([]indexd.Record, error)
+	Stats(ctx context.Context, dc discovery.Context) (indexd.Stats, error)
+	Aliases(ctx context.Context, did string) ([]string, error)
+
+	Create(ctx context.Context, n indexd.NewRecord) (indexd.Ref, error)
+	GetForWrite(ctx context.Context, candidates []string) (*indexd.Record, error)
+	NewVersion(ctx context.Context, did string, n indexd.NewRecord) (indexd.Ref, error)
+	Update(ctx context.Context, did, rev string, u indexd.RecordUpdate) (indexd.Ref, error)
+	Delete(ctx context.Context, did, rev string) error
+	ChainAuthz(ctx context.Context, baseid string) ([][]string, error)
+	UpdateAllVersions(ctx context.Context, baseid string, acl, authz *[]string) ([]indexd.Ref, error)
+	AddAliases(ctx context.Context, did string, aliases []string, replace bool) ([]string, error)
+	DeleteAliases(ctx context.Context, did, alias string) error
+
+	Settings(ctx context.Context) (discovery.Settings, error)
+	SetSettings(ctx context.Context, by string, next discovery.Settings) (discovery.Settings, error)
+	SettingsAudit(ctx context.Context, limit int) ([]repository.SettingsChange, error)
+	PutAdmin(ctx context.Context, username, passwordHash string) error
+	DeleteAdmin(ctx context.Context, username string) error
+	ListAdmins(ctx context.Context) ([]string, error)
+}
+
+var _ Store = (*repository.Store)(nil)

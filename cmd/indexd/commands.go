@@ -1,0 +1,312 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/datacommons/indexd/discovery"
+	"github.com/datacommons/indexd/identity"
+	"github.com/datacommons/indexd/internal/app"
+	"github.com/datacommons/indexd/internal/demo"
+	"github.com/datacommons/indexd/internal/devdb"
+	"github.com/datacommons/indexd/migrations"
+	"github.com/datacommons/indexd/repository"
+)
+
+func loadConfig(getenv func(string) string) (app.Config, error) {
+	return app.FromEnv(getenv)
+}
+
+func cmdServe(ctx context.Context, getenv func(string) string) error {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.LogLevel, cfg.LogFormat)
+	a, err := app.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	l, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	log.Info("serving", "addr", l.Addr().String(), "version", app.Version)
+	return a.Serve(ctx, l)
+}
+
+// cmdRun is the embedded default: it needs nothing configured.
+func cmdRun(ctx context.Context, stdout io.Writer, getenv func(string) string) error {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	if getenv("INDEXD_LOG_FORMAT") == "" {
+		cfg.LogFormat = "text"
+	}
+	log := newLogger(cfg.LogLevel, cfg.LogFormat)
+	dir, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	dbURL, stopDB, err := devdb.Ensure(ctx, dir, log)
+	if err != nil {
+		return err
+	}
+	defer stopDB()
+	state := filepath.Join(dir, ".devdb")
+	if err := os.MkdirAll(state, 0o755); err != nil {
+		return err
+	}
+	policyPath := filepath.Join(state, "policy.yaml")
+	if err := os.WriteFile(policyPath, demo.Policy, 0o644); err != nil {
+		return err
+	}
+	key, err := signingKey(filepath.Join(state, "signing.key"))
+	if err != nil {
+		return err
+	}
+	cfg.DatabaseURL, cfg.MigrateOnStart = dbURL, true
+	cfg.PolicyFile, cfg.ArboristURL, cfg.SigningKey = policyPath, "", key
+	if getenv("INDEXD_ARE_RECORDS_DISCOVERABLE") == "" {
+		cfg.InitialSettings.AreRecordsDiscoverable = false
+	}
+	if getenv("INDEXD_DEFAULT_PREFIX") == "" {
+		cfg.DefaultPrefix = "dg.DEMO/"
+	}
+	if getenv("INDEXD_DRS_HOSTNAME") == "" {
+		cfg.DRSHostname = "localhost"
+	}
+	a, err := app.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	n, err := demo.Load(ctx, a.Store)
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	base := "http://" + l.Addr().String()
+	st := a.Settings.Get()
+	fmt.Fprintf(stdout, "\nindexd (embedded default) serving at %s\n", base)
+	fmt.Fprintf(stdout, "database: %s (%d demo records added)\npolicy:   %s\n", redact(dbURL), n, policyPath)
+	fmt.Fprintf(stdout, "discovery: are_records_discoverable=%v global_discovery_authz=%v\n\n", st.AreRecordsDiscoverable, st.GlobalDiscoveryAuthz)
+	for _, u := range demo.Users {
+		tok, err := identity.Mint(key, u, 12*time.Hour, "")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "export %s_TOKEN=%s\n", strings.ToUpper(u), tok)
+	}
+	fmt.Fprintf(stdout, `
+try:
+  curl -s %[1]s/index                                          # anonymous: nothing while filtering is on
+  curl -s -H "Authorization: Bearer $ALICE_TOKEN" %[1]s/index   # alice: programs/p1
+  curl -s -H "Authorization: Bearer $BOB_TOKEN" %[1]s/index     # bob: programs/p2
+  curl -s -H "Authorization: Bearer $ALICE_TOKEN" %[1]s/ga4gh/drs/v1/objects/dg.DEMO/00000000-0000-4000-8000-000000000001
+  curl -s -H "Authorization: Bearer $ADMIN_TOKEN" %[1]s/admin/discovery
+
+`, base)
+	log.Info("serving", "addr", l.Addr().String())
+	return a.Serve(ctx, l)
+}
+
+func redact(u string) string {
+	if i := strings.Index(u, "@"); i > 0 {
+		if j := strings.Index(u, "://"); j > 0 && j < i {
+			return u[:j+3] + "…" + u[i:]
+		}
+	}
+	return u
+}
+
+// signingKey reads or creates the embedded default's HMAC key.
+func signingKey(path string) ([]byte, error) {
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 32 {
+		return []byte(strings.TrimSpace(string(b))), nil
+	}
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return nil, err
+	}
+	key := hex.EncodeToString(raw[:])
+	if err := os.WriteFile(path, []byte(key), 0o600); err != nil {
+		return nil, err
+	}
+	return []byte(key), nil
+}
+
+func openStore(ctx context.Context, getenv func(string) string) (*repository.Store, error) {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.DatabaseURL == "" {
+		return nil, fmt.Errorf("INDEXD_DATABASE_URL is required")
+	}
+	return repository.Open(ctx, cfg.DatabaseURL, repository.Options{QueryTimeout: cfg.QueryTimeout})
+}
+
+func cmdMigrate(ctx context.Context, getenv func(string) string) error {
+	store, err := openStore(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := migrations.Up(ctx, store.Pool()); err != nil {
+		return err
+	}
+	v, err := migrations.Version(ctx, store.Pool())
+	if err != nil {
+		return err
+	}
+	fmt.Println("database at migration version", v)
+	return nil
+}
+
+func cmdAdmin(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, getenv func(string) string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("usage: indexd admin add|delete|list [NAME]")
+	}
+	store, err := openStore(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	switch {
+	case args[0] == "list":
+		names, err := store.ListAdmins(ctx)
+		if err != nil {
+			return err
+		}
+		for _, n := range names {
+			fmt.Fprintln(stdout, n)
+		}
+		return nil
+	case args[0] == "add" && len(args) == 2:
+		pw := getenv("INDEXD_ADMIN_PASSWORD")
+		if pw == "" {
+			line, err := bufio.NewReader(stdin).ReadString('\n')
+			if err != nil && line == "" {
+				return fmt.Errorf("read password from stdin: %w", err)
+			}
+			pw = strings.TrimRight(line, "\r\n")
+		}
+		if len(pw) < 12 {
+			return fmt.Errorf("password must be at least 12 characters")
+		}
+		hash, err := identity.HashPassword(pw)
+		if err != nil {
+			return err
+		}
+		if err := store.PutAdmin(ctx, args[1], hash); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "admin user", args[1], "saved")
+		return nil
+	case args[0] == "delete" && len(args) == 2:
+		return store.DeleteAdmin(ctx, args[1])
+	}
+	return fmt.Errorf("usage: indexd admin add|delete|list [NAME]")
+}
+
+func cmdSettings(ctx context.Context, args []string, stdout io.Writer, getenv func(string) string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("usage: indexd settings get | set KEY=VALUE...")
+	}
+	store, err := openStore(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	st, err := store.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	if args[0] == "set" {
+		st, err = applySettingArgs(st, args[1:])
+		if err != nil {
+			return err
+		}
+		who := "cli:" + getenv("USER")
+		if _, err := store.SetSettings(ctx, who, st); err != nil {
+			return err
+		}
+	} else if args[0] != "get" {
+		return fmt.Errorf("usage: indexd settings get | set KEY=VALUE...")
+	}
+	return json.NewEncoder(stdout).Encode(st)
+}
+
+func applySettingArgs(st discovery.Settings, args []string) (discovery.Settings, error) {
+	if len(args) == 0 {
+		return st, fmt.Errorf("settings set needs KEY=VALUE arguments")
+	}
+	for _, a := range args {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok {
+			return st, fmt.Errorf("argument %q must be KEY=VALUE", a)
+		}
+		switch k {
+		case "are_records_discoverable":
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return st, fmt.Errorf("are_records_discoverable must be true or false")
+			}
+			st.AreRecordsDiscoverable = b
+		case "global_discovery_authz":
+			st.GlobalDiscoveryAuthz = []string{}
+			for _, p := range strings.Split(v, ",") {
+				if p = strings.TrimSpace(p); p != "" {
+					if !strings.HasPrefix(p, "/") {
+						return st, fmt.Errorf("path %q must start with /", p)
+					}
+					st.GlobalDiscoveryAuthz = append(st.GlobalDiscoveryAuthz, p)
+				}
+			}
+		default:
+			return st, fmt.Errorf("unknown setting %q", k)
+		}
+	}
+	return st, nil
+}
+
+func cmdToken(args []string, stdout io.Writer, getenv func(string) string) error {
+	if len(args) < 1 || len(args) > 2 {
+		return fmt.Errorf("usage: indexd token USER [TTL]")
+	}
+	key := getenv("INDEXD_SIGNING_KEY")
+	if key == "" {
+		return fmt.Errorf("INDEXD_SIGNING_KEY is required")
+	}
+	ttl := time.Hour
+	if len(args) == 2 {
+		d, err := time.ParseDuration(args[1])
+		if err != nil {
+			return fmt.Errorf("TTL: %w", err)
+		}
+		ttl = d
+	}
+	tok, err := identity.Mint([]byte(key), args[0], ttl, getenv("INDEXD_JWT_ISSUER"))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, tok)
+	return nil
+}

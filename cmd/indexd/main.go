@@ -1,0 +1,74 @@
+// Command indexd runs the record index: `serve` (configured from the
+// environment), `run` (the embedded default: a local database, a demo policy
+// and demo data), `migrate`, and administration subcommands.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+const usage = `usage: indexd <command> [arguments]
+
+commands:
+  serve                         serve the API, configured from INDEXD_* variables
+  run                           the embedded default: local database, demo policy and data
+  migrate                       apply database migrations and exit
+  admin add|delete|list [NAME]  manage basic-auth admin users (password from INDEXD_ADMIN_PASSWORD or stdin)
+  settings get                  print the discovery settings
+  settings set KEY=VALUE...     change them (are_records_discoverable=false, global_discovery_authz=/a,/b)
+  token USER [TTL]              mint a token for USER with INDEXD_SIGNING_KEY (static policy mode)
+`
+
+func main() {
+	if err := run(os.Args[1:], os.Stdin, os.Stdout, os.Getenv); err != nil {
+		fmt.Fprintln(os.Stderr, "indexd:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdin io.Reader, stdout io.Writer, getenv func(string) string) error {
+	if len(args) == 0 {
+		fmt.Fprint(stdout, usage)
+		return fmt.Errorf("no command given")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	switch args[0] {
+	case "serve":
+		return cmdServe(ctx, getenv)
+	case "run":
+		return cmdRun(ctx, stdout, getenv)
+	case "migrate":
+		return cmdMigrate(ctx, getenv)
+	case "admin":
+		return cmdAdmin(ctx, args[1:], stdin, stdout, getenv)
+	case "settings":
+		return cmdSettings(ctx, args[1:], stdout, getenv)
+	case "token":
+		return cmdToken(args[1:], stdout, getenv)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stdout, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+func newLogger(level, format string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	if strings.EqualFold(format, "text") {
+		return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+}

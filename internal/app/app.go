@@ -1,0 +1,148 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/datacommons/indexd/api"
+	"github.com/datacommons/indexd/discovery"
+	"github.com/datacommons/indexd/identity"
+	"github.com/datacommons/indexd/migrations"
+	"github.com/datacommons/indexd/openapi"
+	"github.com/datacommons/indexd/policy"
+	"github.com/datacommons/indexd/repository"
+)
+
+// Version is set at build time (-ldflags "-X .../internal/app.Version=...").
+var (
+	Version = "dev"
+	Commit  = "unknown"
+)
+
+// App is a wired service.
+type App struct {
+	Config   Config
+	Store    *repository.Store
+	Policy   *policy.Cached
+	Server   *api.Server
+	Settings *api.SettingsHolder
+	log      *slog.Logger
+	authn    *identity.Authenticator
+	stop     context.CancelFunc
+	watching chan struct{}
+}
+
+// New connects, migrates when asked, seeds settings, and builds the API.
+// It starts the settings watcher; call Close to stop it.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	store, err := repository.Open(ctx, cfg.DatabaseURL, repository.Options{QueryTimeout: cfg.QueryTimeout, MaxConns: cfg.MaxConns})
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, Store: store, log: log}
+	fail := func(err error) (*App, error) {
+		a.Close()
+		return nil, err
+	}
+	if cfg.MigrateOnStart {
+		if err := migrations.Up(ctx, store.Pool()); err != nil {
+			return fail(err)
+		}
+	}
+	if err := store.InitSettings(ctx, cfg.InitialSettings); err != nil {
+		return fail(err)
+	}
+	st, err := store.Settings(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	a.Settings = api.NewSettingsHolder(st)
+
+	var backend policy.Service
+	if cfg.ArboristURL != "" {
+		backend = policy.NewArborist(cfg.ArboristURL, cfg.PolicyTimeout, nil)
+	} else {
+		static, err := policy.LoadStatic(cfg.PolicyFile)
+		if err != nil {
+			return fail(err)
+		}
+		backend = static
+	}
+	a.Policy = policy.NewCached(backend, cfg.PolicyCacheTTL)
+	a.authn, err = identity.New(identity.Config{
+		JWKSURL: cfg.JWKSURL, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
+		SigningKey: cfg.SigningKey, VerifyTokens: cfg.VerifyTokens,
+	}, store)
+	if err != nil {
+		return fail(err)
+	}
+	a.Server, err = api.New(api.Config{
+		DefaultPrefix: cfg.DefaultPrefix, PrependPrefix: cfg.PrependPrefix, AddPrefixAlias: cfg.AddPrefixAlias,
+		HideExistence: cfg.HideExistence, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
+		Version: Version, Commit: Commit, Hostname: cfg.DRSHostname, DRSCompactPrefix: cfg.DRSCompactPrefix,
+		DRSMaxBulk: cfg.DRSMaxBulk, DRSServiceInfo12: cfg.DRSServiceInfo12, OpenAPI: openapi.Document,
+	}, store, a.Policy, a.authn, a.Settings, log)
+	if err != nil {
+		return fail(err)
+	}
+	wctx, stop := context.WithCancel(context.Background())
+	a.stop, a.watching = stop, make(chan struct{})
+	go func() {
+		defer close(a.watching)
+		store.WatchSettings(wctx, cfg.SettingsPoll, func(st discovery.Settings) {
+			old := a.Settings.Get()
+			a.Settings.Set(st)
+			if old.AreRecordsDiscoverable != st.AreRecordsDiscoverable || fmt.Sprint(old.GlobalDiscoveryAuthz) != fmt.Sprint(st.GlobalDiscoveryAuthz) {
+				log.Info("discovery settings changed", "are_records_discoverable", st.AreRecordsDiscoverable, "global_discovery_authz", st.GlobalDiscoveryAuthz)
+			}
+		}, func(err error) { log.Warn("settings watcher", "err", err) })
+	}()
+	return a, nil
+}
+
+// Handler is the HTTP handler.
+func (a *App) Handler() http.Handler { return a.Server.Handler() }
+
+// Serve serves on l until ctx ends, then shuts down gracefully.
+func (a *App) Serve(ctx context.Context, l net.Listener) error {
+	srv := a.Server.HTTPServer(l.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	a.log.Info("shutting down")
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Close stops the watcher and closes the database pool.
+func (a *App) Close() {
+	if a.stop != nil {
+		a.stop()
+		<-a.watching
+	}
+	if a.authn != nil {
+		_ = a.authn.Close()
+	}
+	if a.Store != nil {
+		a.Store.Close()
+	}
+}

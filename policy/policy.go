@@ -1,0 +1,98 @@
+// Package policy talks to the external policy service (Arborist's API, or a
+// static policy file) to learn what a caller may do: the caller's resource
+// mapping for reads, and yes/no decisions for writes. Every failure is an
+// error; callers fail closed.
+package policy
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ServiceName is the service name this product answers to in policy entries.
+const ServiceName = "indexd"
+
+// Methods used by this service.
+const (
+	MethodRead        = "read"
+	MethodCreate      = "create"
+	MethodUpdate      = "update"
+	MethodDelete      = "delete"
+	MethodAdmin       = "admin"
+	MethodReadStorage = "read-storage"
+)
+
+// AdminResource is the resource whose admin grant makes a caller an admin.
+const AdminResource = "/services/indexd/admin"
+
+// Errors returned by a Service. Anything else is treated as unavailable.
+var (
+	// ErrBadToken: the policy service rejected the caller's credential (Arborist 400/401).
+	ErrBadToken = errors.New("policy: credential rejected")
+	// ErrUnavailable: unreachable, timed out, non-2xx, or an answer that does not parse.
+	ErrUnavailable = errors.New("policy: service unavailable")
+)
+
+// Caller identifies who is asking. The zero value is anonymous.
+type Caller struct {
+	// Token is the raw bearer token ("" for anonymous or basic-auth callers).
+	Token string
+	// Username is the verified user name, when known.
+	Username string
+	// BasicAdmin is true for a basic-auth admin verified against the database.
+	BasicAdmin bool
+	// ExpiresAt is the token's exp (zero when none).
+	ExpiresAt time.Time
+}
+
+// Anonymous reports whether the caller presented no credential.
+func (c Caller) Anonymous() bool { return c.Token == "" && !c.BasicAdmin && c.Username == "" }
+
+// Action is one entry of a mapping.
+type Action struct {
+	Service string `json:"service"`
+	Method  string `json:"method"`
+}
+
+// Mapping is resource path → actions, as Arborist's GET /auth/mapping answers.
+type Mapping map[string][]Action
+
+// Request is one permission question for a write decision.
+type Request struct {
+	Resource string
+	Method   string // service is always ServiceName
+}
+
+// Service is the policy service. Implementations must be safe for concurrent use.
+type Service interface {
+	// Mapping returns the caller's mapping. Returns ErrBadToken when the
+	// credential is rejected, ErrUnavailable (wrapped) on any other failure.
+	Mapping(ctx context.Context, c Caller) (Mapping, error)
+	// Authorize reports whether every request is granted. Same error contract.
+	Authorize(ctx context.Context, c Caller, reqs []Request) (bool, error)
+}
+
+// Counts reports whether an entry is for this service (indexd or *).
+func (a Action) Counts() bool { return a.Service == ServiceName || a.Service == "*" }
+
+// Allows reports whether an entry grants method to this service.
+func (a Action) Allows(method string) bool {
+	return a.Counts() && (a.Method == method || a.Method == "*")
+}
+
+// ResourcesWith returns the paths on which m grants method for this service,
+// in sorted order.
+func (m Mapping) ResourcesWith(method string) []string {
+	out := make([]string, 0, len(m))
+	for path, actions := range m {
+		for _, a := range actions {
+			if a.Allows(method) {
+				out = append(out, path)
+				break
+			}
+		}
+	}
+	sortStrings(out)
+	return out
+}

@@ -1,0 +1,154 @@
+package indexd
+
+import "time"
+
+// Forms a record may take.
+const (
+	FormObject    = "object"
+	FormContainer = "container"
+	FormMultipart = "multipart"
+)
+
+// Record is one indexed data object. Optional values are pointers: nil
+// means absent (JSON null on the indexd wire, omitted in DRS).
+type Record struct {
+	DID                string
+	BaseID             string
+	Rev                string
+	Form               *string
+	Size               *int64
+	FileName           *string
+	Version            *string
+	Uploader           *string
+	Description        *string
+	CreatedDate        time.Time
+	UpdatedDate        time.Time
+	ContentCreatedDate *time.Time
+	ContentUpdatedDate *time.Time
+	Hashes             map[string]string
+	URLs               []string
+	URLsMetadata       map[string]map[string]string
+	ACL                []string
+	Authz              []string
+	Metadata           map[string]string
+	// Aliases are filled only by reads that ask for them (DRS).
+	Aliases []string
+}
+
+// Ref is what a write answers with: the record's identity after the write.
+type Ref struct {
+	DID    string `json:"did"`
+	BaseID string `json:"baseid"`
+	Rev    string `json:"rev"`
+}
+
+// NewRecord is a validated record to create (POST /index, a new version,
+// or a blank record).
+type NewRecord struct {
+	DID                string // "" → minted
+	BaseID             string // "" → minted (or the base of the version chain)
+	Form               *string
+	Size               *int64
+	FileName           *string
+	Version            *string
+	Uploader           *string
+	Description        *string
+	ContentCreatedDate *time.Time
+	ContentUpdatedDate *time.Time
+	Hashes             map[string]string
+	URLs               []string
+	URLsMetadata       map[string]map[string]string
+	ACL                []string
+	Authz              []string
+	Metadata           map[string]string
+}
+
+// RecordUpdate holds the fields a PUT replaces; nil fields stay as they are.
+type RecordUpdate struct {
+	URLs               *[]string
+	URLsMetadata       *map[string]map[string]string
+	ACL                *[]string
+	Authz              *[]string
+	FileName           *string
+	Version            *string
+	Uploader           *string
+	Description        *string
+	Metadata           *map[string]string
+	ContentCreatedDate *time.Time
+	ContentUpdatedDate *time.Time
+	// Blank fills: only for PUT /index/blank/{id}.
+	Size   *int64
+	Hashes *map[string]string
+}
+
+// KV is one key:value filter term.
+type KV struct{ Key, Value string }
+
+// ListFilter is a parsed GET /index (or DRS list) query. The zero value lists
+// everything from the start in did order.
+type ListFilter struct {
+	IDs          []string
+	Limit        int
+	Start        string // keyset: dids strictly greater than Start
+	Page         int    // -1: not set; else OFFSET Page*Limit (indexd compatibility)
+	Size         *int64
+	FileName     *string
+	Version      *string
+	Uploader     *string
+	Form         *string
+	URLs         []string // every url must be present
+	Hashes       []KV     // every type:value must match
+	Metadata     []KV     // every k:v must match
+	ACL          []string // every entry present; ACLNull selects empty acl
+	ACLNull      bool
+	Authz        []string
+	AuthzNull    bool
+	URLsMetadata map[string]map[string]string // url substring → k:v that its metadata must hold
+	Negate       *Negation
+}
+
+// Negation is negate_params: records matching any of these are left out.
+type Negation struct {
+	FileName     *string                      `json:"file_name,omitempty"`
+	Version      *string                      `json:"version,omitempty"`
+	URLs         []string                     `json:"urls,omitempty"`
+	ACL          []string                     `json:"acl,omitempty"`
+	Authz        []string                     `json:"authz,omitempty"`
+	Hashes       map[string]string            `json:"hashes,omitempty"`
+	Metadata     map[string]string            `json:"metadata,omitempty"`
+	URLsMetadata map[string]map[string]string `json:"urls_metadata,omitempty"`
+}
+
+// Page is one page of a list, with the did to start after for the next page
+// ("" when this was the last page).
+type Page struct {
+	Records []Record
+	Next    string
+}
+
+// URLQuery is a /_query/urls/q or /_query/urls/metadata/q search.
+type URLQuery struct {
+	Include   string // url substring that must be present
+	Exclude   string // url substring that must be absent from every url
+	Key       string // urls_metadata key (metadata/q)
+	Value     string // urls_metadata value (metadata/q)
+	URL       string // url substring the metadata must belong to (metadata/q)
+	Versioned *bool  // true: only records with a version; false: only without
+	Limit     int
+	Offset    int
+}
+
+// Stats are /_stats and DRS service-info figures.
+type Stats struct {
+	FileCount     int64
+	TotalFileSize int64
+}
+
+// Limits shared by the HTTP and storage layers.
+const (
+	DefaultLimit    = 100
+	MaxLimit        = 1024
+	MaxBulkIDs      = 1024
+	MaxIDLength     = 256
+	MaxGUIDMintSize = 10000
+)

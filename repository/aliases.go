@@ -1,0 +1,106 @@
+package repository
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/datacommons/indexd"
+)
+
+// Aliases returns the aliases of a record, sorted. The caller has already
+// read the record through GetRecord (which applies visibility).
+func (s *Store) Aliases(ctx context.Context, did string) ([]string, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, "SELECT name FROM alias WHERE did = $1 ORDER BY name", did)
+	if err != nil {
+		return nil, fmt.Errorf("repository: list aliases: %w", classify(err))
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("repository: list aliases: %w", classify(err))
+	}
+	return orEmpty(names), nil
+}
+
+// AddAliases claims aliases for did; replace first drops the record's other
+// aliases. Returns indexd.ErrConflict when an alias is taken (by any record,
+// including this one on add), indexd.ErrNotFound when did does not exist.
+// All or nothing.
+func (s *Store) AddAliases(ctx context.Context, did string, aliases []string, replace bool) ([]string, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	var out []string
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := lockRecord(ctx, tx, did); err != nil {
+			return err
+		}
+		if replace {
+			if _, err := tx.Exec(ctx, "DELETE FROM alias WHERE did = $1", did); err != nil {
+				return fmt.Errorf("repository: replace aliases: %w", classify(err))
+			}
+		}
+		seen := map[string]bool{}
+		for _, a := range aliases {
+			if seen[a] {
+				return indexd.Invalidf("alias %q is given twice", a)
+			}
+			seen[a] = true
+			tag, err := tx.Exec(ctx, "INSERT INTO alias (name, did) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING", a, did)
+			if err != nil {
+				return fmt.Errorf("repository: add alias: %w", classify(err))
+			}
+			if tag.RowsAffected() == 0 {
+				return indexd.Errorf(indexd.ErrConflict, "alias %s is already in use", a)
+			}
+		}
+		rows, err := tx.Query(ctx, "SELECT name FROM alias WHERE did = $1 ORDER BY name", did)
+		if err != nil {
+			return fmt.Errorf("repository: list aliases: %w", classify(err))
+		}
+		out, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	return orEmpty(out), err
+}
+
+// DeleteAliases removes all aliases of did, or only alias when it is not "".
+// Returns indexd.ErrNotFound when the named alias is not did's.
+func (s *Store) DeleteAliases(ctx context.Context, did, alias string) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := lockRecord(ctx, tx, did); err != nil {
+			return err
+		}
+		if alias == "" {
+			_, err := tx.Exec(ctx, "DELETE FROM alias WHERE did = $1", did)
+			if err != nil {
+				return fmt.Errorf("repository: delete aliases: %w", classify(err))
+			}
+			return nil
+		}
+		tag, err := tx.Exec(ctx, "DELETE FROM alias WHERE did = $1 AND name = $2", did, alias)
+		if err != nil {
+			return fmt.Errorf("repository: delete alias: %w", classify(err))
+		}
+		if tag.RowsAffected() == 0 {
+			return indexd.Errorf(indexd.ErrNotFound, "alias %s not found", alias)
+		}
+		return nil
+	})
+}
+
+func lockRecord(ctx context.Context, tx pgx.Tx, did string) (string, error) {
+	var rev string
+	err := tx.QueryRow(ctx, "SELECT rev FROM record WHERE did = $1 FOR UPDATE", did).Scan(&rev)
+	if err == pgx.ErrNoRows {
+		return "", indexd.Errorf(indexd.ErrNotFound, "no record found")
+	}
+	if err != nil {
+		return "", fmt.Errorf("repository: lock record: %w", classify(err))
+	}
+	return rev, nil
+}

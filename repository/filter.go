@@ -1,0 +1,129 @@
+package repository
+
+import (
+	"encoding/json"
+
+	sq "github.com/Masterminds/squirrel"
+
+	"github.com/datacommons/indexd"
+)
+
+// filterClauses turns a ListFilter into WHERE clauses, one per filter given.
+// Each is served by an index (see docs/schema.md) or narrows rows an index
+// already selected.
+func filterClauses(f *indexd.ListFilter) (sq.And, error) {
+	w := sq.And{}
+	if len(f.IDs) > 0 {
+		w = append(w, sq.Expr("r.did = ANY(?::text[])", f.IDs))
+	}
+	if f.Start != "" {
+		w = append(w, sq.Expr("r.did > ?", f.Start))
+	}
+	if f.Size != nil {
+		w = append(w, sq.Eq{"r.size": *f.Size})
+	}
+	if f.FileName != nil {
+		w = append(w, sq.Eq{"r.file_name": *f.FileName})
+	}
+	if f.Version != nil {
+		w = append(w, sq.Eq{"r.version": *f.Version})
+	}
+	if f.Uploader != nil {
+		w = append(w, sq.Eq{"r.uploader": *f.Uploader})
+	}
+	if f.Form != nil {
+		w = append(w, sq.Eq{"r.form": *f.Form})
+	}
+	if len(f.URLs) > 0 {
+		w = append(w, sq.Expr("r.urls @> ?::text[]", f.URLs))
+	}
+	if len(f.Hashes) > 0 {
+		w = append(w, containsKVs("r.hashes", f.Hashes))
+	}
+	if len(f.Metadata) > 0 {
+		w = append(w, containsKVs("r.metadata", f.Metadata))
+	}
+	w = append(w, arrayFilter("r.acl", f.ACL, f.ACLNull)...)
+	w = append(w, arrayFilter("r.authz", f.Authz, f.AuthzNull)...)
+	for url, kv := range f.URLsMetadata {
+		w = append(w, urlsMetadataClause(url, kv))
+	}
+	if f.Negate != nil {
+		neg, err := negationClauses(f.Negate)
+		if err != nil {
+			return nil, err
+		}
+		w = append(w, neg...)
+	}
+	return w, nil
+}
+
+func arrayFilter(col string, values []string, null bool) []sq.Sqlizer {
+	var out []sq.Sqlizer
+	if null {
+		out = append(out, sq.Expr("cardinality("+col+") = 0"))
+	}
+	if len(values) > 0 {
+		out = append(out, sq.Expr(col+" @> ?::text[]", values))
+	}
+	return out
+}
+
+// urlsMetadataClause: some url containing the substring carries every k:v.
+func urlsMetadataClause(urlSubstr string, kv map[string]string) sq.Sqlizer {
+	j, _ := json.Marshal(kv)
+	return sq.Expr(`EXISTS (SELECT 1 FROM jsonb_each(r.urls_metadata) e
+		WHERE strpos(e.key, ?) > 0 AND e.value @> ?::jsonb)`, urlSubstr, string(j))
+}
+
+func negationClauses(n *indexd.Negation) (sq.And, error) {
+	w := sq.And{}
+	if n.FileName != nil {
+		w = append(w, sq.Expr("r.file_name IS DISTINCT FROM ?", *n.FileName))
+	}
+	if n.Version != nil {
+		w = append(w, sq.Expr("r.version IS DISTINCT FROM ?", *n.Version))
+	}
+	if len(n.URLs) > 0 {
+		w = append(w, sq.Expr("NOT (r.urls && ?::text[])", n.URLs))
+	}
+	if len(n.ACL) > 0 {
+		w = append(w, sq.Expr("NOT (r.acl && ?::text[])", n.ACL))
+	}
+	if len(n.Authz) > 0 {
+		w = append(w, sq.Expr("NOT (r.authz && ?::text[])", n.Authz))
+	}
+	for typ, v := range n.Hashes {
+		w = append(w, negatedKV("r.hashes", typ, v))
+	}
+	for k, v := range n.Metadata {
+		w = append(w, negatedKV("r.metadata", k, v))
+	}
+	for url, kv := range n.URLsMetadata {
+		w = append(w, sq.Expr("NOT ?", urlsMetadataClause(url, kv)))
+	}
+	return w, nil
+}
+
+// negatedKV: an empty value negates the key's presence, else the pair.
+func negatedKV(col, k, v string) sq.Sqlizer {
+	if v == "" {
+		return sq.Expr("NOT ("+col+" ?? ?)", k)
+	}
+	j, _ := json.Marshal(map[string]string{k: v})
+	return sq.Expr("NOT ("+col+" @> ?::jsonb)", string(j))
+}
+
+// containsKVs: the JSONB column holds every key:value (GIN jsonb_path_ops).
+// Two different values for one key can never both match: FALSE.
+func containsKVs(col string, kvs []indexd.KV) sq.Sqlizer {
+	m := make(map[string]string, len(kvs))
+	for _, kv := range kvs {
+		if old, ok := m[kv.Key]; ok && old != kv.Value {
+			return sq.Expr("FALSE")
+		}
+		m[kv.Key] = kv.Value
+	}
+	b, _ := json.Marshal(m)
+	return sq.Expr(col+" @> ?::jsonb", string(b))
+}

@@ -1,0 +1,318 @@
+package repository
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	sq "github.com/Masterminds/squirrel"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/datacommons/indexd"
+	"github.com/datacommons/indexd/discovery"
+)
+
+// scanRecord reads recordColumns plus the aliases column.
+func scanRecord(row pgx.Row, r *indexd.Record, extra ...any) error {
+	dest := []any{
+		&r.DID, &r.BaseID, &r.Rev, &r.Form, &r.Size, &r.FileName, &r.Version,
+		&r.Uploader, &r.Description, &r.CreatedDate, &r.UpdatedDate,
+		&r.ContentCreatedDate, &r.ContentUpdatedDate, &r.Hashes, &r.URLs,
+		&r.URLsMetadata, &r.ACL, &r.Authz, &r.Metadata, &r.Aliases,
+	}
+	if err := row.Scan(append(dest, extra...)...); err != nil {
+		return err
+	}
+	r.CreatedDate = r.CreatedDate.UTC()
+	r.UpdatedDate = r.UpdatedDate.UTC()
+	r.ContentCreatedDate = utcPtr(r.ContentCreatedDate)
+	r.ContentUpdatedDate = utcPtr(r.ContentUpdatedDate)
+	return nil
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func (s *Store) selectRecords(withAliases bool) sq.SelectBuilder {
+	cols := append(append([]string{}, recordColumns...), noAliases)
+	if withAliases {
+		cols[len(cols)-1] = aliasesOfRecord
+	}
+	return s.sb.Select(cols...).From(recordFrom)
+}
+
+func collect(rows pgx.Rows) ([]indexd.Record, error) {
+	defer rows.Close()
+	out := []indexd.Record{}
+	for rows.Next() {
+		var r indexd.Record
+		if err := scanRecord(rows, &r); err != nil {
+			return nil, fmt.Errorf("repository: scan record: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, classify(err)
+	}
+	return out, nil
+}
+
+func (s *Store) query(ctx context.Context, q querier, b sq.SelectBuilder) ([]indexd.Record, error) {
+	sql, args, err := b.ToSql()
+	if err != nil {
+		return nil, fmt.Errorf("repository: build query: %w", err)
+	}
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("repository: query records: %w", classify(err))
+	}
+	return collect(rows)
+}
+
+// ListOptions are storage-side options of a list beyond the filter.
+type ListOptions struct {
+	WithAliases bool
+}
+
+// ListRecords returns one page of the records visible under dc that match f,
+// in did order, with the did to start after for the next page.
+func (s *Store) ListRecords(ctx context.Context, dc discovery.Context, f indexd.ListFilter, opt ListOptions) (indexd.Page, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	limit := f.Limit
+	if limit <= 0 || limit > indexd.MaxLimit {
+		limit = indexd.DefaultLimit
+	}
+	vis, err := s.visibility(ctx, s.pool, dc)
+	if err != nil {
+		return indexd.Page{}, err
+	}
+	where, err := filterClauses(&f)
+	if err != nil {
+		return indexd.Page{}, err
+	}
+	b := s.selectRecords(opt.WithAliases).Where(vis).Where(where).OrderBy(colDID).Limit(uint64(limit) + 1)
+	if f.Page > 0 {
+		b = b.Offset(uint64(f.Page) * uint64(limit))
+	}
+	recs, err := s.query(ctx, s.pool, b)
+	if err != nil {
+		return indexd.Page{}, err
+	}
+	page := indexd.Page{Records: recs}
+	if len(recs) > limit {
+		page.Records = recs[:limit]
+		page.Next = recs[limit-1].DID
+	}
+	return page, nil
+}
+
+// GetRecords returns the visible records among dids (bulk reads); missing
+// and invisible ids are left out alike. Order: did.
+func (s *Store) GetRecords(ctx context.Context, dc discovery.Context, dids []string, opt ListOptions) ([]indexd.Record, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	if len(dids) == 0 {
+		return []indexd.Record{}, nil
+	}
+	vis, err := s.visibility(ctx, s.pool, dc)
+	if err != nil {
+		return nil, err
+	}
+	b := s.selectRecords(opt.WithAliases).Where(vis).Where(sq.Expr("r.did = ANY(?::text[])", dids)).OrderBy(colDID)
+	return s.query(ctx, s.pool, b)
+}
+
+// GetRecord returns the first of candidates (tried in order: the prefix
+// variants of one id) that exists. Returns indexd.ErrNotFound when none
+// exists and indexd.ErrNotVisible when it exists but dc may not see it: one
+// query answers both.
+func (s *Store) GetRecord(ctx context.Context, dc discovery.Context, candidates []string) (*indexd.Record, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.getRecord(ctx, s.pool, dc, candidates)
+}
+
+func (s *Store) getRecord(ctx context.Context, q querier, dc discovery.Context, candidates []string) (*indexd.Record, error) {
+	vis, err := s.visibility(ctx, q, dc)
+	if err != nil {
+		return nil, err
+	}
+	visSQL, visArgs, err := vis.ToSql()
+	if err != nil {
+		return nil, fmt.Errorf("repository: build predicate: %w", err)
+	}
+	b := s.selectRecords(true).Column(sq.Expr("("+visSQL+") AS visible", visArgs...)).
+		Where(sq.Expr("r.did = ANY(?::text[])", candidates)).
+		OrderByClause("array_position(?::text[], r.did::text)", candidates).Limit(1)
+	sql, args, err := b.ToSql()
+	if err != nil {
+		return nil, fmt.Errorf("repository: build query: %w", err)
+	}
+	var r indexd.Record
+	var visible bool
+	if err := scanRecord(q.QueryRow(ctx, sql, args...), &r, &visible); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, indexd.Errorf(indexd.ErrNotFound, "no record found")
+		}
+		return nil, fmt.Errorf("repository: get record: %w", classify(err))
+	}
+	if !visible {
+		return nil, indexd.Errorf(indexd.ErrNotVisible, "record not visible")
+	}
+	return &r, nil
+}
+
+// ResolveAlias returns the did an alias names, or indexd.ErrNotFound.
+// (The record itself is then read through GetRecord, which applies dc.)
+func (s *Store) ResolveAlias(ctx context.Context, alias string) (string, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	var did string
+	err := s.pool.QueryRow(ctx, "SELECT did FROM alias WHERE name = $1", alias).Scan(&did)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", indexd.Errorf(indexd.ErrNotFound, "no record found")
+	}
+	if err != nil {
+		return "", fmt.Errorf("repository: resolve alias: %w", classify(err))
+	}
+	return did, nil
+}
+
+// Versions returns the visible versions of the record chain that id (a did
+// among candidates, else a baseid) belongs to, oldest first. Errors: not
+// found when neither exists; not visible when the named record (or, for a
+// baseid, every version) is invisible.
+func (s *Store) Versions(ctx context.Context, dc discovery.Context, candidates []string) ([]indexd.Record, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	baseid, err := s.chainOf(ctx, dc, candidates)
+	if err != nil {
+		return nil, err
+	}
+	vis, err := s.visibility(ctx, s.pool, dc)
+	if err != nil {
+		return nil, err
+	}
+	b := s.selectRecords(false).Where(vis).Where(sq.Eq{"r.baseid": baseid}).OrderBy("r.created_date", colDID)
+	recs, err := s.query(ctx, s.pool, b)
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 {
+		return nil, indexd.Errorf(indexd.ErrNotVisible, "record not visible")
+	}
+	return recs, nil
+}
+
+// Latest returns the newest visible version of id's chain; hasVersion
+// restricts to versions whose version field is set.
+func (s *Store) Latest(ctx context.Context, dc discovery.Context, candidates []string, hasVersion bool) (*indexd.Record, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	baseid, err := s.chainOf(ctx, dc, candidates)
+	if err != nil {
+		return nil, err
+	}
+	vis, err := s.visibility(ctx, s.pool, dc)
+	if err != nil {
+		return nil, err
+	}
+	b := s.selectRecords(false).Where(vis).Where(sq.Eq{"r.baseid": baseid}).
+		OrderBy("r.created_date DESC", colDID+" DESC").Limit(1)
+	if hasVersion {
+		b = b.Where("r.version IS NOT NULL")
+	}
+	recs, err := s.query(ctx, s.pool, b)
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 {
+		if hasVersion {
+			return nil, indexd.Errorf(indexd.ErrNotFound, "no versioned record found")
+		}
+		return nil, indexd.Errorf(indexd.ErrNotVisible, "record not visible")
+	}
+	return &recs[0], nil
+}
+
+// chainOf finds the baseid for a did (which must be visible) or accepts the
+// id as a baseid when some record carries it.
+func (s *Store) chainOf(ctx context.Context, dc discovery.Context, candidates []string) (string, error) {
+	rec, err := s.getRecord(ctx, s.pool, dc, candidates)
+	if err == nil {
+		return rec.BaseID, nil
+	}
+	if !errors.Is(err, indexd.ErrNotFound) {
+		return "", err
+	}
+	var baseid string
+	err = s.pool.QueryRow(ctx, "SELECT baseid FROM record WHERE baseid = ANY($1::text[]) ORDER BY array_position($1::text[], baseid::text) LIMIT 1", candidates).Scan(&baseid)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", indexd.Errorf(indexd.ErrNotFound, "no record found")
+	}
+	if err != nil {
+		return "", fmt.Errorf("repository: find version chain: %w", classify(err))
+	}
+	return baseid, nil
+}
+
+// QueryURLs serves /_query/urls/q and /_query/urls/metadata/q over visible
+// records, in did order.
+func (s *Store) QueryURLs(ctx context.Context, dc discovery.Context, uq indexd.URLQuery) ([]indexd.Record, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	vis, err := s.visibility(ctx, s.pool, dc)
+	if err != nil {
+		return nil, err
+	}
+	w := sq.And{vis}
+	if uq.Include != "" {
+		w = append(w, sq.Expr("EXISTS (SELECT 1 FROM unnest(r.urls) u WHERE strpos(u, ?) > 0)", uq.Include))
+	}
+	if uq.Exclude != "" {
+		w = append(w, sq.Expr("NOT EXISTS (SELECT 1 FROM unnest(r.urls) u WHERE strpos(u, ?) > 0)", uq.Exclude))
+	}
+	if uq.Key != "" {
+		w = append(w, sq.Expr(`EXISTS (SELECT 1 FROM jsonb_each(r.urls_metadata) e
+			WHERE strpos(e.key, ?) > 0 AND e.value ->> ? = ?)`, uq.URL, uq.Key, uq.Value))
+	}
+	if uq.Versioned != nil {
+		if *uq.Versioned {
+			w = append(w, sq.Expr("r.version IS NOT NULL"))
+		} else {
+			w = append(w, sq.Expr("r.version IS NULL"))
+		}
+	}
+	limit := uq.Limit
+	if limit <= 0 || limit > indexd.MaxLimit {
+		limit = indexd.DefaultLimit
+	}
+	b := s.selectRecords(false).Where(w).OrderBy(colDID).Limit(uint64(limit)).Offset(uint64(max(uq.Offset, 0)))
+	return s.query(ctx, s.pool, b)
+}
+
+// Stats counts the live records visible under dc and their total size.
+func (s *Store) Stats(ctx context.Context, dc discovery.Context) (indexd.Stats, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	vis, err := s.visibility(ctx, s.pool, dc)
+	if err != nil {
+		return indexd.Stats{}, err
+	}
+	sql, args, err := s.sb.Select("count(*)", "coalesce(sum(r.size), 0)::bigint").From(recordFrom).Where(vis).ToSql()
+	if err != nil {
+		return indexd.Stats{}, fmt.Errorf("repository: build stats: %w", err)
+	}
+	var st indexd.Stats
+	if err := s.pool.QueryRow(ctx, sql, args...).Scan(&st.FileCount, &st.TotalFileSize); err != nil {
+		return indexd.Stats{}, fmt.Errorf("repository: stats: %w", classify(err))
+	}
+	return st, nil
+}

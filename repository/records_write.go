@@ -1,0 +1,319 @@
+package repository
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	sq "github.com/Masterminds/squirrel"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/datacommons/indexd"
+	"github.com/datacommons/indexd/discovery"
+)
+
+// NewRev returns a fresh 8-hex-character revision.
+func NewRev() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// NewUUID returns a random (version 4) UUID string.
+func NewUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// ensureAuthzSet returns the id of the canonical authz set for paths,
+// creating it (and its prefix rows) on first use.
+func ensureAuthzSet(ctx context.Context, q querier, paths []string) (int64, error) {
+	canon := discovery.CanonicalSet(paths)
+	var id int64
+	err := q.QueryRow(ctx, `INSERT INTO authz_set (paths, n_paths) VALUES ($1::text[], $2)
+		ON CONFLICT (paths) DO NOTHING RETURNING id`, canon, len(canon)).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		if err := q.QueryRow(ctx, "SELECT id FROM authz_set WHERE paths = $1::text[]", canon).Scan(&id); err != nil {
+			return 0, fmt.Errorf("repository: find authz set: %w", classify(err))
+		}
+		return id, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("repository: create authz set: %w", classify(err))
+	}
+	var ps, pres []string
+	for _, p := range canon {
+		for _, pre := range discovery.Prefixes(p) {
+			ps, pres = append(ps, p), append(pres, pre)
+		}
+	}
+	if len(ps) > 0 {
+		if _, err := q.Exec(ctx, `INSERT INTO authz_set_prefix (set_id, path, prefix)
+			SELECT $1, p, pre FROM unnest($2::text[], $3::text[]) AS t(p, pre)
+			ON CONFLICT DO NOTHING`, id, ps, pres); err != nil {
+			return 0, fmt.Errorf("repository: create authz prefixes: %w", classify(err))
+		}
+	}
+	return id, nil
+}
+
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func orEmptyMap[K comparable, V any](m map[K]V) map[K]V {
+	if m == nil {
+		return map[K]V{}
+	}
+	return m
+}
+
+// Create inserts a new record. Returns indexd.ErrConflict when the did is taken.
+func (s *Store) Create(ctx context.Context, n indexd.NewRecord) (indexd.Ref, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	var ref indexd.Ref
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		ref, err = s.insert(ctx, tx, n)
+		return err
+	})
+	return ref, err
+}
+
+func (s *Store) insert(ctx context.Context, q querier, n indexd.NewRecord) (indexd.Ref, error) {
+	if n.DID == "" {
+		n.DID = NewUUID()
+	}
+	if n.BaseID == "" {
+		n.BaseID = NewUUID()
+	}
+	setID, err := ensureAuthzSet(ctx, q, n.Authz)
+	if err != nil {
+		return indexd.Ref{}, err
+	}
+	now := time.Now().UTC()
+	ref := indexd.Ref{DID: n.DID, BaseID: n.BaseID, Rev: NewRev()}
+	sql, args, err := s.sb.Insert(tableRecord).Columns(
+		"did", "baseid", "rev", "form", "size", "file_name", "version", "uploader", "description",
+		"created_date", "updated_date", "content_created_date", "content_updated_date",
+		"hashes", "urls", "urls_metadata", "acl", "authz", "metadata", "authz_set_id",
+	).Values(
+		ref.DID, ref.BaseID, ref.Rev, n.Form, n.Size, n.FileName, n.Version, n.Uploader, n.Description,
+		now, now, n.ContentCreatedDate, n.ContentUpdatedDate,
+		orEmptyMap(n.Hashes), orEmpty(n.URLs), orEmptyMap(n.URLsMetadata), orEmpty(n.ACL), orEmpty(n.Authz),
+		orEmptyMap(n.Metadata), setID,
+	).Suffix("ON CONFLICT (did) DO NOTHING").ToSql()
+	if err != nil {
+		return indexd.Ref{}, fmt.Errorf("repository: build insert: %w", err)
+	}
+	tag, err := q.Exec(ctx, sql, args...)
+	if err != nil {
+		return indexd.Ref{}, fmt.Errorf("repository: insert record: %w", classify(err))
+	}
+	if tag.RowsAffected() == 0 {
+		return indexd.Ref{}, indexd.Errorf(indexd.ErrConflict, "record %s already exists", n.DID)
+	}
+	return ref, nil
+}
+
+// GetForWrite reads a record without visibility filtering, for write paths
+// that authorize against the policy service themselves. Returns
+// indexd.ErrNotFound when no candidate exists.
+func (s *Store) GetForWrite(ctx context.Context, candidates []string) (*indexd.Record, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.getRecord(ctx, s.pool, discovery.Open, candidates)
+}
+
+// NewVersion adds a version to the chain of the record did (which must exist).
+func (s *Store) NewVersion(ctx context.Context, did string, n indexd.NewRecord) (indexd.Ref, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	var ref indexd.Ref
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var baseid string
+		err := tx.QueryRow(ctx, "SELECT baseid FROM record WHERE did = $1 FOR SHARE", did).Scan(&baseid)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return indexd.Errorf(indexd.ErrNotFound, "no record found")
+		}
+		if err != nil {
+			return fmt.Errorf("repository: lock version chain: %w", classify(err))
+		}
+		n.BaseID = baseid
+		ref, err = s.insert(ctx, tx, n)
+		return err
+	})
+	return ref, err
+}
+
+// Update applies u to the record did if its rev is still rev. Returns
+// indexd.ErrNotFound or indexd.ErrConflict (rev mismatch).
+func (s *Store) Update(ctx context.Context, did, rev string, u indexd.RecordUpdate) (indexd.Ref, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	var ref indexd.Ref
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		set := map[string]any{"updated_date": time.Now().UTC()}
+		if u.URLs != nil {
+			set["urls"] = orEmpty(*u.URLs)
+			if u.URLsMetadata == nil {
+				// Keep metadata only for urls that remain.
+				set["urls_metadata"] = sq.Expr(`coalesce((SELECT jsonb_object_agg(e.key, e.value)
+					FROM jsonb_each(urls_metadata) e WHERE e.key = ANY(?::text[])), '{}'::jsonb)`, orEmpty(*u.URLs))
+			}
+		}
+		if u.URLsMetadata != nil {
+			set["urls_metadata"] = orEmptyMap(*u.URLsMetadata)
+		}
+		if u.ACL != nil {
+			set["acl"] = orEmpty(*u.ACL)
+		}
+		if u.Authz != nil {
+			id, err := ensureAuthzSet(ctx, tx, *u.Authz)
+			if err != nil {
+				return err
+			}
+			set["authz"] = orEmpty(*u.Authz)
+			set["authz_set_id"] = id
+		}
+		for col, v := range map[string]*string{"file_name": u.FileName, "version": u.Version, "uploader": u.Uploader, "description": u.Description} {
+			if v != nil {
+				set[col] = *v
+			}
+		}
+		if u.Metadata != nil {
+			set["metadata"] = orEmptyMap(*u.Metadata)
+		}
+		if u.ContentCreatedDate != nil {
+			set["content_created_date"] = *u.ContentCreatedDate
+		}
+		if u.ContentUpdatedDate != nil {
+			set["content_updated_date"] = *u.ContentUpdatedDate
+		}
+		if u.Size != nil {
+			set["size"] = *u.Size
+		}
+		if u.Hashes != nil {
+			set["hashes"] = orEmptyMap(*u.Hashes)
+		}
+		newRev := NewRev()
+		set["rev"] = newRev
+		sql, args, err := s.sb.Update(tableRecord).SetMap(set).
+			Where(sq.Eq{"did": did, "rev": rev}).Suffix("RETURNING did, baseid, rev").ToSql()
+		if err != nil {
+			return fmt.Errorf("repository: build update: %w", err)
+		}
+		err = tx.QueryRow(ctx, sql, args...).Scan(&ref.DID, &ref.BaseID, &ref.Rev)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return s.missOrConflict(ctx, tx, did)
+		}
+		if err != nil {
+			return fmt.Errorf("repository: update record: %w", classify(err))
+		}
+		return nil
+	})
+	return ref, err
+}
+
+// missOrConflict explains why a rev-guarded write touched no row.
+func (s *Store) missOrConflict(ctx context.Context, q querier, did string) error {
+	var exists bool
+	if err := q.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM record WHERE did = $1)", did).Scan(&exists); err != nil {
+		return fmt.Errorf("repository: check record: %w", classify(err))
+	}
+	if !exists {
+		return indexd.Errorf(indexd.ErrNotFound, "no record found")
+	}
+	return indexd.Errorf(indexd.ErrConflict, "revision mismatch")
+}
+
+// Delete removes the record did if its rev is still rev (its aliases go with it).
+func (s *Store) Delete(ctx context.Context, did, rev string) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, "DELETE FROM record WHERE did = $1 AND rev = $2", did, rev)
+		if err != nil {
+			return fmt.Errorf("repository: delete record: %w", classify(err))
+		}
+		if tag.RowsAffected() == 0 {
+			return s.missOrConflict(ctx, tx, did)
+		}
+		return nil
+	})
+}
+
+// ChainAuthz returns the authz of every version in did's chain, for write
+// authorization of UpdateAllVersions.
+func (s *Store) ChainAuthz(ctx context.Context, baseid string) ([][]string, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, "SELECT authz FROM record WHERE baseid = $1 ORDER BY created_date, did", baseid)
+	if err != nil {
+		return nil, fmt.Errorf("repository: chain authz: %w", classify(err))
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[[]string])
+}
+
+// UpdateAllVersions sets acl and/or authz on every version of baseid in one
+// transaction, returning each version's new ref, oldest first.
+func (s *Store) UpdateAllVersions(ctx context.Context, baseid string, acl, authz *[]string) ([]indexd.Ref, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	var refs []indexd.Ref
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		set := map[string]any{"updated_date": time.Now().UTC(), "rev": sq.Expr("substr(md5(random()::text || did), 1, 8)")}
+		if acl != nil {
+			set["acl"] = orEmpty(*acl)
+		}
+		if authz != nil {
+			id, err := ensureAuthzSet(ctx, tx, *authz)
+			if err != nil {
+				return err
+			}
+			set["authz"] = orEmpty(*authz)
+			set["authz_set_id"] = id
+		}
+		sql, args, err := s.sb.Update(tableRecord).SetMap(set).Where(sq.Eq{"baseid": baseid}).
+			Suffix("RETURNING did, baseid, rev, created_date").ToSql()
+		if err != nil {
+			return fmt.Errorf("repository: build update: %w", err)
+		}
+		rows, err := tx.Query(ctx, sql, args...)
+		if err != nil {
+			return fmt.Errorf("repository: update versions: %w", classify(err))
+		}
+		type row struct {
+			ref indexd.Ref
+			at  time.Time
+		}
+		got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+			var x row
+			err := r.Scan(&x.ref.DID, &x.ref.BaseID, &x.ref.Rev, &x.at)
+			return x, err
+		})
+		if err != nil {
+			return fmt.Errorf("repository: update versions: %w", classify(err))
+		}
+		if len(got) == 0 {
+			return indexd.Errorf(indexd.ErrNotFound, "no record found")
+		}
+		sortRows(got, func(a, b row) bool { return a.at.Before(b.at) || a.at.Equal(b.at) && a.ref.DID < b.ref.DID })
+		for _, x := range got {
+			refs = append(refs, x.ref)
+		}
+		return nil
+	})
+	return refs, err
+}

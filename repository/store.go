@@ -1,0 +1,172 @@
+// Package repository stores records in PostgreSQL through a pgx pool and
+// squirrel-built SQL. Every read takes the caller's discovery context as a
+// plain value and filters through one visibility predicate (visibility.go);
+// it never imports net/http or Echo and never decides HTTP status codes.
+//
+// Errors: methods return errors matching indexd.ErrNotFound,
+// indexd.ErrNotVisible (exists but the caller may not see it),
+// indexd.ErrConflict (rev mismatch, taken did or alias), indexd.ErrInvalid,
+// or a wrapped internal error.
+package repository
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	sq "github.com/Masterminds/squirrel"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/datacommons/indexd"
+)
+
+// Options tune the store.
+type Options struct {
+	// QueryTimeout bounds every call into the store (default 10 s).
+	QueryTimeout time.Duration
+	// MaxConns is the pool size (default 4 × GOMAXPROCS, pgx's default when 0).
+	MaxConns int32
+}
+
+// Store is the PostgreSQL repository. Safe for concurrent use.
+type Store struct {
+	pool    *pgxpool.Pool
+	sb      sq.StatementBuilderType
+	timeout time.Duration
+}
+
+// Open connects a pool to url and checks it answers.
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("repository: parse database url: %w", err)
+	}
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = opts.MaxConns
+	}
+	if opts.QueryTimeout <= 0 {
+		opts.QueryTimeout = 10 * time.Second
+	}
+	// A server-side bound as well as the context deadline.
+	cfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(opts.QueryTimeout.Milliseconds())
+	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("repository: connect: %w", err)
+	}
+	s := New(pool, opts)
+	if err := s.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// New wraps an existing pool.
+func New(pool *pgxpool.Pool, opts Options) *Store {
+	if opts.QueryTimeout <= 0 {
+		opts.QueryTimeout = 10 * time.Second
+	}
+	return &Store{pool: pool, sb: sq.StatementBuilder.PlaceholderFormat(sq.Dollar), timeout: opts.QueryTimeout}
+}
+
+// Pool exposes the pool (migrations, settings listener, tests).
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Close closes the pool.
+func (s *Store) Close() { s.pool.Close() }
+
+// Ping checks the database answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	var one int
+	if err := s.pool.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("repository: ping: %w", unavailable(err))
+	}
+	return nil
+}
+
+func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.timeout)
+}
+
+// querier is what pool, conn and tx have in common.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// inTx runs fn in a transaction that commits when fn returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("repository: begin: %w", unavailable(err))
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("repository: commit: %w", classify(err))
+	}
+	return nil
+}
+
+// PostgreSQL error codes this package acts on.
+const (
+	pgUniqueViolation     = "23505"
+	pgForeignKeyViolation = "23503"
+	pgCheckViolation      = "23514"
+	pgQueryCanceled       = "57014"
+	pgInvalidText         = "22P02"
+	pgUntranslatable      = "22P05"
+	pgCharacterNotInRep   = "22021"
+	pgSerialization       = "40001"
+	pgDeadlock            = "40P01"
+)
+
+// classify turns driver errors into domain kinds; the rest stays internal.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case pgUniqueViolation:
+			return &indexd.Error{Kind: indexd.ErrConflict, Message: "already exists"}
+		case pgForeignKeyViolation:
+			return &indexd.Error{Kind: indexd.ErrNotFound, Message: "referenced record not found"}
+		case pgCheckViolation, pgInvalidText, pgUntranslatable, pgCharacterNotInRep:
+			return indexd.Invalidf("value rejected by the database: %s", pe.Message)
+		case pgQueryCanceled:
+			return fmt.Errorf("%w: query timed out: %v", indexd.ErrUnavailable, err)
+		case pgSerialization, pgDeadlock:
+			return &indexd.Error{Kind: indexd.ErrConflict, Message: "concurrent change, retry"}
+		}
+		return err
+	}
+	return unavailable(err)
+}
+
+// unavailable marks connection-level failures (no PgError) as unavailable.
+func unavailable(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) || errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) || pgconn.SafeToRetry(err) || pgconn.Timeout(err) || isConnErr(err) {
+		return fmt.Errorf("%w: database: %v", indexd.ErrUnavailable, err)
+	}
+	return err
+}
+
+func isConnErr(err error) bool {
+	var ce *pgconn.ConnectError
+	return errors.As(err, &ce) || errors.Is(err, pgx.ErrTxClosed)
+}
