@@ -1,0 +1,490 @@
+// Package identity turns a request's Authorization header into a
+// policy.Caller: nobody (anonymous), a bearer-token holder, or a basic-auth
+// admin. A present credential that is malformed, unknown, wrong, expired or
+// otherwise unverifiable is ErrUnauthenticated — never a silent fall-back to
+// anonymous. Only an empty header is anonymous.
+//
+// Bearer tokens are handled in one of three modes, chosen by Config:
+//
+//   - JWKS (Config.JWKSURL): the JWT's signature is verified against the key
+//     set at the URL (fetched and refreshed in the background by jwx's
+//     jwk.Cache; an unknown kid triggers a rate-limited refresh).
+//   - Local key (Config.SigningKey): HS256 tokens minted by Mint, for the
+//     static policy file backend.
+//   - Pass-through (neither, VerifyTokens false): the token must be a
+//     well-formed, unexpired JWT, but its signature is not checked here: the
+//     policy service (Arborist) verifies it. Username is then left empty.
+//
+// In the verifying modes Username comes from the claim context.user.name
+// (as Arborist reads it), falling back to sub; ExpiresAt is exp. exp is
+// required in every mode; nbf and iat may be at most ClockSkew in the future.
+package identity
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lestrrat-go/httprc/v3"
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v3/jws"
+	"github.com/lestrrat-go/jwx/v3/jwt"
+	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/datacommons/indexd/policy"
+)
+
+// Errors returned by Authenticate.
+var (
+	// ErrUnauthenticated: a credential was presented and is not acceptable
+	// (the HTTP layer answers 401).
+	ErrUnauthenticated = errors.New("identity: credential not accepted")
+	// ErrUnavailable: the credential could not be checked because something
+	// it depends on failed — the admin store or the JWKS endpoint (the HTTP
+	// layer answers 503).
+	ErrUnavailable = errors.New("identity: credential check unavailable")
+)
+
+// Limits and parameters.
+const (
+	// MaxHeaderLen is the longest Authorization header accepted.
+	MaxHeaderLen = 8 << 10
+	// ClockSkew is how far in the future nbf and iat, and how far in the
+	// past exp, may be.
+	ClockSkew = 30 * time.Second
+	// BcryptCost is the cost HashPassword uses.
+	BcryptCost = 12
+	// MinSigningKeyLen is the shortest HS256 key accepted (bytes).
+	MinSigningKeyLen = 32
+	// DefaultJWKSTimeout bounds each JWKS fetch when Config.JWKSTimeout is 0.
+	DefaultJWKSTimeout = 5 * time.Second
+	// maxBcryptPassword: bcrypt ignores bytes past 72, so longer passwords
+	// are never accepted (HashPassword refuses to hash them).
+	maxBcryptPassword = 72
+)
+
+// dummyHash is a bcrypt hash (cost BcryptCost) of a random password nobody
+// knows. Unknown users are compared against it so that a miss costs the same
+// time as a wrong password.
+const dummyHash = "$2a$12$ASophVlLIJ6dFBaGbzRAFO2g5CEnYIAerrkFXJuc/tWklOOTz9r9i"
+
+// AdminStore looks up basic-auth admin users (the database, in production).
+type AdminStore interface {
+	// AdminPasswordHash returns the bcrypt hash of username's password,
+	// found=false when there is no such admin, or an error when the store
+	// cannot answer.
+	AdminPasswordHash(ctx context.Context, username string) (hash string, found bool, err error)
+}
+
+// Config chooses how bearer tokens are verified.
+type Config struct {
+	// JWKSURL, when set, is the JWKS whose keys sign valid tokens (e.g.
+	// Fence's /.well-known/jwks).
+	JWKSURL string
+	// Issuer, when set, must equal the token's iss.
+	Issuer string
+	// Audience, when set, must be one of the token's aud.
+	Audience string
+	// SigningKey, when set, is the HS256 key of tokens minted by Mint (at
+	// least MinSigningKeyLen bytes). Mutually exclusive with JWKSURL.
+	SigningKey []byte
+	// VerifyTokens demands signature verification. With neither JWKSURL nor
+	// SigningKey it is a configuration error; when false (and neither is
+	// set) tokens are passed through to the policy service unverified.
+	// Tokens are always verified when JWKSURL or SigningKey is set.
+	VerifyTokens bool
+	// JWKSTimeout bounds each JWKS fetch (DefaultJWKSTimeout when 0).
+	JWKSTimeout time.Duration
+	// JWKSMinRefresh is the least time between two on-demand JWKS refreshes
+	// triggered by unknown key ids (10 s when 0).
+	JWKSMinRefresh time.Duration
+	// HTTPClient fetches the JWKS (a client with JWKSTimeout when nil).
+	HTTPClient *http.Client
+}
+
+type mode int
+
+const (
+	modePassThrough mode = iota
+	modeHMAC
+	modeJWKS
+)
+
+// Authenticator turns Authorization headers into callers. It is safe for
+// concurrent use. Call Close when done with one that uses a JWKS.
+type Authenticator struct {
+	cfg    Config
+	admins AdminStore
+	mode   mode
+
+	jwks        *jwk.Cache
+	cancel      context.CancelFunc
+	refreshes   singleflight.Group
+	refreshMu   sync.Mutex
+	lastRefresh time.Time
+}
+
+// New checks cfg and returns an Authenticator. admins may be nil, in which
+// case every basic-auth header is ErrUnauthenticated. With a JWKSURL the key
+// set is fetched in the background; New does not wait for it, so the
+// service starts while the JWKS is unreachable (tokens are then
+// ErrUnavailable until it can be fetched).
+func New(cfg Config, admins AdminStore) (*Authenticator, error) {
+	a := &Authenticator{cfg: cfg, admins: admins}
+	if cfg.JWKSTimeout <= 0 {
+		a.cfg.JWKSTimeout = DefaultJWKSTimeout
+	}
+	if cfg.JWKSMinRefresh <= 0 {
+		a.cfg.JWKSMinRefresh = 10 * time.Second
+	}
+	switch {
+	case cfg.JWKSURL != "" && len(cfg.SigningKey) > 0:
+		return nil, errors.New("identity: set JWKSURL or SigningKey, not both")
+	case len(cfg.SigningKey) > 0:
+		if len(cfg.SigningKey) < MinSigningKeyLen {
+			return nil, fmt.Errorf("identity: SigningKey is %d bytes, want at least %d", len(cfg.SigningKey), MinSigningKeyLen)
+		}
+		a.cfg.SigningKey = append([]byte(nil), cfg.SigningKey...)
+		a.mode = modeHMAC
+	case cfg.JWKSURL != "":
+		u, err := url.Parse(cfg.JWKSURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("identity: JWKSURL %q is not an http(s) URL", cfg.JWKSURL)
+		}
+		if err := a.startJWKS(); err != nil {
+			return nil, err
+		}
+		a.mode = modeJWKS
+	case cfg.VerifyTokens:
+		return nil, errors.New("identity: VerifyTokens needs JWKSURL or SigningKey")
+	default:
+		a.mode = modePassThrough
+	}
+	return a, nil
+}
+
+func (a *Authenticator) startJWKS() error {
+	client := a.cfg.HTTPClient
+	if client == nil {
+		client = &http.Client{Timeout: a.cfg.JWKSTimeout}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cache, err := jwk.NewCache(ctx, httprc.NewClient(httprc.WithWorkers(1), httprc.WithHTTPClient(client)))
+	if err != nil {
+		cancel()
+		return fmt.Errorf("identity: start JWKS cache: %w", err)
+	}
+	err = cache.Register(ctx, a.cfg.JWKSURL,
+		jwk.WithHTTPClient(client),
+		jwk.WithWaitReady(false),
+		jwk.WithMinInterval(time.Minute),
+		jwk.WithMaxInterval(time.Hour),
+	)
+	if err != nil {
+		cancel()
+		return fmt.Errorf("identity: register JWKS %s: %w", a.cfg.JWKSURL, err)
+	}
+	a.jwks, a.cancel = cache, cancel
+	return nil
+}
+
+// Close stops the background JWKS refresher, if any.
+func (a *Authenticator) Close() error {
+	if a.cancel != nil {
+		a.cancel()
+	}
+	return nil
+}
+
+// Authenticate turns an Authorization header value into a caller.
+//
+//   - "" → the anonymous caller, nil.
+//   - "Bearer <jwt>" (scheme case-insensitive) → Caller{Token, Username,
+//     ExpiresAt}, verified as Config says.
+//   - "Basic <base64(user:password)>" → Caller{BasicAdmin: true, Username}
+//     when the AdminStore knows the user and the password matches its
+//     bcrypt hash.
+//
+// Anything else present — malformed header, unknown scheme, bad base64,
+// wrong password, unknown user, bad/expired/not-yet-valid/wrongly-signed
+// token, alg none, wrong iss or aud, a header over MaxHeaderLen — is
+// ErrUnauthenticated (wrapped, with a reason that never contains the
+// credential). A failing AdminStore or an unreachable JWKS is ErrUnavailable.
+func (a *Authenticator) Authenticate(ctx context.Context, header string) (policy.Caller, error) {
+	if header == "" {
+		return policy.Caller{}, nil
+	}
+	if len(header) > MaxHeaderLen {
+		return policy.Caller{}, unauthenticated("authorization header too long")
+	}
+	scheme, cred, ok := strings.Cut(header, " ")
+	if !ok {
+		return policy.Caller{}, unauthenticated("malformed authorization header")
+	}
+	cred = strings.TrimLeft(cred, " ")
+	if cred == "" || strings.ContainsAny(cred, " \t") {
+		return policy.Caller{}, unauthenticated("malformed authorization header")
+	}
+	switch {
+	case strings.EqualFold(scheme, "Bearer"):
+		return a.bearer(ctx, cred)
+	case strings.EqualFold(scheme, "Basic"):
+		return a.basic(ctx, cred)
+	default:
+		return policy.Caller{}, unauthenticated("unsupported authorization scheme")
+	}
+}
+
+func unauthenticated(reason string) error {
+	return fmt.Errorf("%w: %s", ErrUnauthenticated, reason)
+}
+
+func (a *Authenticator) basic(ctx context.Context, cred string) (policy.Caller, error) {
+	raw, err := base64.StdEncoding.DecodeString(cred)
+	if err != nil {
+		return policy.Caller{}, unauthenticated("basic credentials are not valid base64")
+	}
+	username, password, ok := strings.Cut(string(raw), ":")
+	if !ok || username == "" || password == "" {
+		return policy.Caller{}, unauthenticated("basic credentials must be user:password")
+	}
+	if len(password) > maxBcryptPassword || len(username) > 256 {
+		return policy.Caller{}, unauthenticated("basic credentials too long")
+	}
+	if a.admins == nil {
+		return policy.Caller{}, unauthenticated("basic authentication is not enabled")
+	}
+	hash, found, err := a.admins.AdminPasswordHash(ctx, username)
+	if err != nil {
+		return policy.Caller{}, fmt.Errorf("identity: look up admin user: %w: %w", ErrUnavailable, err)
+	}
+	if !found {
+		hash = dummyHash
+	}
+	cmpErr := bcrypt.CompareHashAndPassword([]byte(hash), []byte(password))
+	if !found || cmpErr != nil {
+		return policy.Caller{}, unauthenticated("unknown user or wrong password")
+	}
+	return policy.Caller{BasicAdmin: true, Username: username}, nil
+}
+
+// jwtShaped reports whether s looks like a compact JWS: three base64url
+// segments, none empty.
+func jwtShaped(s string) bool {
+	dots := 0
+	segLen := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '.':
+			if segLen == 0 {
+				return false
+			}
+			dots++
+			segLen = 0
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-', c == '_':
+			segLen++
+		default:
+			return false
+		}
+	}
+	return dots == 2 && segLen > 0
+}
+
+func (a *Authenticator) bearer(ctx context.Context, token string) (policy.Caller, error) {
+	if !jwtShaped(token) {
+		return policy.Caller{}, unauthenticated("bearer token is not a JWT")
+	}
+	// Look at the header first: alg "none" is never acceptable, and the
+	// JWKS mode needs the kid.
+	msg, err := jws.ParseString(token)
+	if err != nil {
+		return policy.Caller{}, unauthenticated("bearer token is not a JWT")
+	}
+	sigs := msg.Signatures()
+	if len(sigs) != 1 {
+		return policy.Caller{}, unauthenticated("bearer token must have exactly one signature")
+	}
+	hdr := sigs[0].ProtectedHeaders()
+	alg, ok := hdr.Algorithm()
+	if !ok || alg == jwa.NoSignature() || alg.String() == "" || strings.EqualFold(alg.String(), "none") {
+		return policy.Caller{}, unauthenticated("bearer token is unsigned")
+	}
+
+	validate := []jwt.ParseOption{
+		jwt.WithAcceptableSkew(ClockSkew),
+		jwt.WithRequiredClaim(jwt.ExpirationKey),
+	}
+	if a.cfg.Issuer != "" {
+		validate = append(validate, jwt.WithIssuer(a.cfg.Issuer))
+	}
+	if a.cfg.Audience != "" {
+		validate = append(validate, jwt.WithAudience(a.cfg.Audience))
+	}
+
+	var tok jwt.Token
+	switch a.mode {
+	case modeHMAC:
+		if alg != jwa.HS256() {
+			return policy.Caller{}, unauthenticated("bearer token is not HS256")
+		}
+		tok, err = jwt.ParseString(token, append(validate, jwt.WithKey(jwa.HS256(), a.cfg.SigningKey))...)
+	case modeJWKS:
+		kid, _ := hdr.KeyID()
+		if kid == "" {
+			return policy.Caller{}, unauthenticated("bearer token has no key id")
+		}
+		if strings.HasPrefix(alg.String(), "HS") {
+			return policy.Caller{}, unauthenticated("bearer token uses a symmetric algorithm")
+		}
+		set, serr := a.keySet(ctx, kid)
+		if serr != nil {
+			return policy.Caller{}, serr
+		}
+		tok, err = jwt.ParseString(token, append(validate, jwt.WithKeySet(set, jws.WithInferAlgorithmFromKey(true)))...)
+	default:
+		tok, err = jwt.ParseInsecure([]byte(token))
+		if err == nil {
+			err = jwt.Validate(tok, validateOnly(validate)...)
+		}
+	}
+	if err != nil {
+		return policy.Caller{}, fmt.Errorf("%w: bearer token rejected: %v", ErrUnauthenticated, err)
+	}
+
+	c := policy.Caller{Token: token}
+	if exp, ok := tok.Expiration(); ok {
+		c.ExpiresAt = exp
+	}
+	if a.mode != modePassThrough {
+		c.Username = usernameOf(tok)
+	}
+	return c, nil
+}
+
+// validateOnly narrows parse options that are all validate options.
+func validateOnly(opts []jwt.ParseOption) []jwt.ValidateOption {
+	out := make([]jwt.ValidateOption, 0, len(opts))
+	for _, o := range opts {
+		if v, ok := o.(jwt.ValidateOption); ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// usernameOf reads context.user.name, falling back to sub.
+func usernameOf(tok jwt.Token) string {
+	var ctxClaim map[string]any
+	if err := tok.Get("context", &ctxClaim); err == nil {
+		if u, ok := ctxClaim["user"].(map[string]any); ok {
+			if name, ok := u["name"].(string); ok && name != "" {
+				return name
+			}
+		}
+	}
+	sub, _ := tok.Subject()
+	return sub
+}
+
+var errRefreshTooSoon = errors.New("JWKS refreshed too recently")
+
+// keySet returns the JWKS, refreshing it (at most once per JWKSMinRefresh,
+// shared by concurrent callers) when it has not been fetched yet or does not
+// hold kid. A set that cannot be had at all is ErrUnavailable; a stale set
+// without kid is returned as is and verification then fails.
+func (a *Authenticator) keySet(ctx context.Context, kid string) (jwk.Set, error) {
+	set, lerr := a.jwks.Lookup(ctx, a.cfg.JWKSURL)
+	if lerr == nil {
+		if _, ok := set.LookupKeyID(kid); ok {
+			return set, nil
+		}
+	} else {
+		set = nil
+	}
+	v, rerr, _ := a.refreshes.Do("jwks", func() (any, error) {
+		a.refreshMu.Lock()
+		if !a.lastRefresh.IsZero() && time.Since(a.lastRefresh) < a.cfg.JWKSMinRefresh {
+			a.refreshMu.Unlock()
+			return nil, errRefreshTooSoon
+		}
+		a.lastRefresh = time.Now()
+		a.refreshMu.Unlock()
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.JWKSTimeout)
+		defer cancel()
+		return a.jwks.Refresh(rctx, a.cfg.JWKSURL)
+	})
+	if rerr == nil {
+		if fresh, ok := v.(jwk.Set); ok && fresh != nil {
+			return fresh, nil
+		}
+	}
+	if set != nil {
+		return set, nil
+	}
+	// The set may have arrived meanwhile (background fetch).
+	if s2, err := a.jwks.Lookup(ctx, a.cfg.JWKSURL); err == nil {
+		return s2, nil
+	}
+	if rerr == nil {
+		rerr = errors.New("JWKS not loaded")
+	}
+	return nil, fmt.Errorf("identity: fetch JWKS: %w: %w", ErrUnavailable, rerr)
+}
+
+// Mint returns an HS256 JWT for username, valid for ttl, with claims sub,
+// context.user.name, iat, exp and (when not empty) iss. Authenticators
+// configured with the same SigningKey accept it.
+func Mint(key []byte, username string, ttl time.Duration, issuer string) (string, error) {
+	if len(key) < MinSigningKeyLen {
+		return "", fmt.Errorf("identity: signing key is %d bytes, want at least %d", len(key), MinSigningKeyLen)
+	}
+	if username == "" {
+		return "", errors.New("identity: empty username")
+	}
+	if ttl <= 0 {
+		return "", errors.New("identity: ttl must be positive")
+	}
+	now := time.Now()
+	b := jwt.NewBuilder().
+		Subject(username).
+		IssuedAt(now).
+		Expiration(now.Add(ttl)).
+		Claim("context", map[string]any{"user": map[string]any{"name": username}})
+	if issuer != "" {
+		b = b.Issuer(issuer)
+	}
+	tok, err := b.Build()
+	if err != nil {
+		return "", fmt.Errorf("identity: build token: %w", err)
+	}
+	signed, err := jwt.Sign(tok, jwt.WithKey(jwa.HS256(), key))
+	if err != nil {
+		return "", fmt.Errorf("identity: sign token: %w", err)
+	}
+	return string(signed), nil
+}
+
+// HashPassword returns the bcrypt hash (cost BcryptCost) of pw. Empty
+// passwords and passwords over 72 bytes are refused.
+func HashPassword(pw string) (string, error) {
+	if pw == "" {
+		return "", errors.New("identity: empty password")
+	}
+	if len(pw) > maxBcryptPassword {
+		return "", fmt.Errorf("identity: password longer than %d bytes", maxBcryptPassword)
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), BcryptCost)
+	if err != nil {
+		return "", fmt.Errorf("identity: hash password: %w", err)
+	}
+	return string(h), nil
+}

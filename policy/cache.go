@@ -1,0 +1,160 @@
+package policy
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	gocache "github.com/patrickmn/go-cache"
+	"golang.org/x/sync/singleflight"
+)
+
+// DefaultCacheTTL is the mapping cache TTL used when NewCached gets zero.
+const DefaultCacheTTL = 60 * time.Second
+
+// anonymousKey is the one cache key shared by every anonymous caller.
+const anonymousKey = "anon"
+
+// Cached wraps a Service and caches mappings per caller for a TTL that never
+// outlives the caller's token (Caller.ExpiresAt). Cache keys are
+// "tok:"+hex(sha256(token)) for token holders, "user:"+hex(sha256(username))
+// for callers with only a user name, and one fixed key for anonymous
+// callers: the raw token is never stored as a key. Concurrent misses for one
+// key make a single inner call. Errors are never cached. Authorize is
+// passed through uncached: every write decision reaches the inner Service.
+//
+// Mappings returned by a Cached are shared between callers and must be
+// treated as read-only.
+type Cached struct {
+	inner Service
+	ttl   time.Duration
+	cache *gocache.Cache
+	group singleflight.Group
+
+	hits, misses, innerCalls atomic.Uint64
+}
+
+var _ Service = (*Cached)(nil)
+
+// CacheStats are counters of a Cached since it was built.
+type CacheStats struct {
+	// Hits are Mapping calls answered from the cache.
+	Hits uint64
+	// Misses are Mapping calls not answered from the cache (including
+	// those that shared another caller's in-flight inner call).
+	Misses uint64
+	// InnerCalls are Mapping calls made to the inner Service.
+	InnerCalls uint64
+}
+
+// NewCached wraps inner with a mapping cache of the given TTL
+// (DefaultCacheTTL when zero or negative).
+func NewCached(inner Service, ttl time.Duration) *Cached {
+	if ttl <= 0 {
+		ttl = DefaultCacheTTL
+	}
+	cleanup := ttl
+	if cleanup < time.Second {
+		cleanup = time.Second
+	}
+	return &Cached{
+		inner: inner,
+		ttl:   ttl,
+		cache: gocache.New(ttl, cleanup),
+	}
+}
+
+// cacheKey returns the cache key for c. It never contains the raw token.
+func cacheKey(c Caller) string {
+	switch {
+	case c.Token != "":
+		return "tok:" + hashHex(c.Token)
+	case c.Username != "":
+		return "user:" + hashHex(c.Username)
+	default:
+		return anonymousKey
+	}
+}
+
+func hashHex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// entryTTL is min(ttl, time until the caller's token expires); zero or
+// less means "do not cache".
+func (c *Cached) entryTTL(caller Caller) time.Duration {
+	ttl := c.ttl
+	if !caller.ExpiresAt.IsZero() {
+		if left := time.Until(caller.ExpiresAt); left < ttl {
+			ttl = left
+		}
+	}
+	return ttl
+}
+
+// Mapping returns the caller's mapping from the cache, or from the inner
+// Service on a miss (one inner call per key however many callers miss at
+// once). A caller whose token has already expired is never cached. If ctx
+// ends while waiting for a shared inner call, Mapping returns ErrUnavailable
+// wrapping ctx's error; the inner call itself runs to its own timeout.
+func (c *Cached) Mapping(ctx context.Context, caller Caller) (Mapping, error) {
+	key := cacheKey(caller)
+	if v, ok := c.cache.Get(key); ok {
+		c.hits.Add(1)
+		return v.(Mapping), nil
+	}
+	c.misses.Add(1)
+
+	ch := c.group.DoChan(key, func() (any, error) {
+		// Another flight may have filled the entry between our Get and here.
+		if v, ok := c.cache.Get(key); ok {
+			return v, nil
+		}
+		c.innerCalls.Add(1)
+		// Detach from the first caller's cancellation: the result is shared
+		// with every caller waiting on this key. The inner Service applies
+		// its own timeout.
+		m, err := c.inner.Mapping(context.WithoutCancel(ctx), caller)
+		if err != nil {
+			return nil, err
+		}
+		if ttl := c.entryTTL(caller); ttl > 0 {
+			c.cache.Set(key, m, ttl)
+		}
+		return m, nil
+	})
+	select {
+	case res := <-ch:
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		return res.Val.(Mapping), nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("policy: waiting for mapping: %w: %w", ErrUnavailable, ctx.Err())
+	}
+}
+
+// Authorize passes straight through to the inner Service.
+func (c *Cached) Authorize(ctx context.Context, caller Caller, reqs []Request) (bool, error) {
+	return c.inner.Authorize(ctx, caller, reqs)
+}
+
+// Stats returns the counters since the Cached was built.
+func (c *Cached) Stats() CacheStats {
+	return CacheStats{
+		Hits:       c.hits.Load(),
+		Misses:     c.misses.Load(),
+		InnerCalls: c.innerCalls.Load(),
+	}
+}
+
+// Flush drops every cached mapping.
+func (c *Cached) Flush() { c.cache.Flush() }
+
+// Forget drops the cached mapping of one caller, e.g. after its grants were
+// changed through this instance.
+func (c *Cached) Forget(caller Caller) { c.cache.Delete(cacheKey(caller)) }

@@ -1,0 +1,532 @@
+// Package policytest provides a real HTTP test double of Arborist, the
+// policy service, for tests of packages that talk to it. It answers
+// GET /auth/mapping and POST /auth/request the way Arborist does on the wire
+// (see ARBORIST.md): the same header and body handling, the same status
+// codes and error bodies, and hierarchical grants (a grant on /a covers /a
+// and everything below it, not /ab). Tokens are opaque strings registered
+// with SetUser; any other token is "bad" (400 on mapping, 401 on request).
+//
+// Faults (SetFault) let tests exercise a down, slow, failing or nonsensical
+// policy service; call counters let them check caching.
+package policytest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/datacommons/indexd/discovery"
+)
+
+// Service is the service name grants registered with SetUser,
+// SetAnonymous and SetLoggedIn apply to.
+const Service = "indexd"
+
+// DefaultDelay is how long FaultSlow sleeps unless SetDelay says otherwise.
+const DefaultDelay = 2 * time.Second
+
+// Fault makes the double misbehave.
+type Fault int
+
+// Faults. Each applies to both endpoints.
+const (
+	// FaultNone: behave like Arborist.
+	FaultNone Fault = iota
+	// FaultDown: accept the connection, then close it without answering.
+	FaultDown
+	// FaultSlow: wait the delay (SetDelay, default DefaultDelay) before
+	// answering normally; gives up early if the client goes away.
+	FaultSlow
+	// Fault500: answer 500 with an error body.
+	Fault500
+	// FaultGarbage: answer 200 with a body that is not JSON.
+	FaultGarbage
+	// FaultWrongShape: answer 200 with a JSON list instead of an object.
+	FaultWrongShape
+)
+
+// String names the fault.
+func (f Fault) String() string {
+	switch f {
+	case FaultNone:
+		return "none"
+	case FaultDown:
+		return "down"
+	case FaultSlow:
+		return "slow"
+	case Fault500:
+		return "500"
+	case FaultGarbage:
+		return "garbage"
+	case FaultWrongShape:
+		return "wrong-shape"
+	}
+	return fmt.Sprintf("Fault(%d)", int(f))
+}
+
+// Action is one mapping entry, for grants on services other than indexd or
+// with a "*" service (SetUserActions).
+type Action struct {
+	Service string `json:"service"`
+	Method  string `json:"method"`
+}
+
+type user struct {
+	name   string
+	grants map[string][]Action
+}
+
+// Server is the Arborist double. Its methods are safe for concurrent use.
+type Server struct {
+	srv       *httptest.Server
+	closeOnce sync.Once
+
+	mu        sync.RWMutex
+	anonymous map[string][]Action
+	loggedIn  map[string][]Action
+	users     map[string]*user // token → user
+	fault     Fault
+	delay     time.Duration
+
+	lastAuthz        string
+	lastAuthzPresent bool
+	lastBody         []byte
+
+	mappingCalls atomic.Int64
+	requestCalls atomic.Int64
+}
+
+// New starts a double on a loopback port; it is closed when tb's test ends.
+func New(tb testing.TB) *Server {
+	tb.Helper()
+	s := &Server{
+		anonymous: map[string][]Action{},
+		loggedIn:  map[string][]Action{},
+		users:     map[string]*user{},
+		delay:     DefaultDelay,
+	}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// URL is the double's base URL (no trailing slash).
+func (s *Server) URL() string { return s.srv.URL }
+
+// Close shuts the double down. New registers it with tb.Cleanup.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		s.srv.CloseClientConnections()
+		s.srv.Close()
+	})
+}
+
+// SetUser registers token as a valid token of username with the given
+// grants (path → methods on service indexd), replacing what the token had.
+// username may be empty (a token of a client, not a user). Grants are in
+// addition to the anonymous and logged-in groups'.
+func (s *Server) SetUser(token, username string, grants map[string][]string) {
+	s.SetUserActions(token, username, toActions(grants))
+}
+
+// SetUserActions is SetUser with explicit {service, method} actions.
+func (s *Server) SetUserActions(token, username string, grants map[string][]Action) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.users[token] = &user{name: username, grants: copyActions(grants)}
+}
+
+// RevokeAll removes every grant of token's user; the token stays valid and
+// keeps the anonymous and logged-in grants.
+func (s *Server) RevokeAll(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u, ok := s.users[token]; ok {
+		u.grants = map[string][]Action{}
+	}
+}
+
+// RemoveUser makes token unknown: from now on it is a bad token (as if it
+// had expired).
+func (s *Server) RemoveUser(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.users, token)
+}
+
+// SetAnonymous sets the anonymous group's grants (path → indexd methods).
+func (s *Server) SetAnonymous(grants map[string][]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.anonymous = toActions(grants)
+}
+
+// SetLoggedIn sets the logged-in group's grants (path → indexd methods),
+// which every valid token holder has.
+func (s *Server) SetLoggedIn(grants map[string][]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loggedIn = toActions(grants)
+}
+
+// SetFault makes the double misbehave (FaultNone to stop).
+func (s *Server) SetFault(f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fault = f
+}
+
+// SetDelay sets how long FaultSlow waits before answering.
+func (s *Server) SetDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay = d
+}
+
+// MappingCalls counts requests to /auth/mapping, faulty or not.
+func (s *Server) MappingCalls() int64 { return s.mappingCalls.Load() }
+
+// RequestCalls counts requests to /auth/request, faulty or not.
+func (s *Server) RequestCalls() int64 { return s.requestCalls.Load() }
+
+// ResetCounters sets both call counters to zero.
+func (s *Server) ResetCounters() {
+	s.mappingCalls.Store(0)
+	s.requestCalls.Store(0)
+}
+
+// LastMappingAuthorization returns the Authorization header of the last
+// /auth/mapping request and whether it had one.
+func (s *Server) LastMappingAuthorization() (string, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.lastAuthz, s.lastAuthzPresent
+}
+
+// LastRequestBody returns the body of the last /auth/request request.
+func (s *Server) LastRequestBody() []byte {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return bytes.Clone(s.lastBody)
+}
+
+func toActions(grants map[string][]string) map[string][]Action {
+	out := make(map[string][]Action, len(grants))
+	for p, methods := range grants {
+		for _, m := range methods {
+			out[p] = append(out[p], Action{Service: Service, Method: m})
+		}
+	}
+	return out
+}
+
+func copyActions(in map[string][]Action) map[string][]Action {
+	out := make(map[string][]Action, len(in))
+	for p, a := range in {
+		out[p] = append([]Action(nil), a...)
+	}
+	return out
+}
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	route := r.URL.Path
+	if len(route) > 1 {
+		route = strings.TrimRight(route, "/")
+	}
+	switch route {
+	case "/auth/mapping":
+		s.mappingCalls.Add(1)
+		if r.Method != http.MethodGet {
+			w.WriteHeader(http.StatusMethodNotAllowed)
+			return
+		}
+		if s.injectFault(w, r) {
+			return
+		}
+		s.handleMapping(w, r)
+	case "/auth/request":
+		s.requestCalls.Add(1)
+		if r.Method != http.MethodPost {
+			w.WriteHeader(http.StatusMethodNotAllowed)
+			return
+		}
+		if s.injectFault(w, r) {
+			return
+		}
+		s.handleRequest(w, r)
+	default:
+		writeError(w, http.StatusNotFound, "not found")
+	}
+}
+
+// injectFault applies the current fault; it reports true when the response
+// has been dealt with.
+func (s *Server) injectFault(w http.ResponseWriter, r *http.Request) bool {
+	s.mu.RLock()
+	fault, delay := s.fault, s.delay
+	s.mu.RUnlock()
+
+	switch fault {
+	case FaultDown:
+		hj, ok := w.(http.Hijacker)
+		if !ok {
+			panic("policytest: response writer cannot hijack")
+		}
+		conn, _, err := hj.Hijack()
+		if err == nil {
+			_ = conn.Close()
+		}
+		return true
+	case FaultSlow:
+		t := time.NewTimer(delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return false
+		case <-r.Context().Done():
+			return true
+		}
+	case Fault500:
+		writeError(w, http.StatusInternalServerError, "internal server error (injected)")
+		return true
+	case FaultGarbage:
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, "<html><body>502 Bad Gateway</body></html>")
+		return true
+	case FaultWrongShape:
+		writeJSON(w, http.StatusOK, []any{"/programs", map[string]any{"auth": true}})
+		return true
+	}
+	return false
+}
+
+func (s *Server) handleMapping(w http.ResponseWriter, r *http.Request) {
+	hdr, present := r.Header["Authorization"]
+	authz := ""
+	if present && len(hdr) > 0 {
+		authz = hdr[0]
+	}
+	s.mu.Lock()
+	s.lastAuthz, s.lastAuthzPresent = authz, present
+	s.mu.Unlock()
+
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if authz == "" {
+		writeJSON(w, http.StatusOK, mergeGrants(s.anonymous))
+		return
+	}
+	// Arborist trims exactly these two prefixes; anything else (including
+	// "BEARER ") stays part of the token and fails to decode.
+	token := strings.TrimPrefix(authz, "Bearer ")
+	token = strings.TrimPrefix(token, "bearer ")
+	u, ok := s.users[token]
+	if !ok {
+		writeJSON(w, http.StatusBadRequest,
+			"tried to get username from jwt, but jwt decode failed: error decoding token: token is not valid (policytest)")
+		return
+	}
+	writeJSON(w, http.StatusOK, mergeGrants(s.anonymous, s.loggedIn, u.grants))
+}
+
+// mergeGrants unions grant sets per path, dropping duplicate actions.
+func mergeGrants(sets ...map[string][]Action) map[string][]Action {
+	out := map[string][]Action{}
+	for _, set := range sets {
+		for p, actions := range set {
+			for _, a := range actions {
+				dup := false
+				for _, x := range out[p] {
+					if x == a {
+						dup = true
+						break
+					}
+				}
+				if !dup {
+					out[p] = append(out[p], a)
+				}
+			}
+		}
+	}
+	for p := range out {
+		sort.Slice(out[p], func(i, j int) bool {
+			if out[p][i].Service != out[p][j].Service {
+				return out[p][i].Service < out[p][j].Service
+			}
+			return out[p][i].Method < out[p][j].Method
+		})
+	}
+	return out
+}
+
+type wireRequest struct {
+	Resource string
+	Service  string
+	Method   string
+}
+
+func (s *Server) handleRequest(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	s.mu.Lock()
+	s.lastBody = body
+	s.mu.Unlock()
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "could not read request body")
+		return
+	}
+	token, hasUser, reqs, err := parseAuthRequest(body)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	grants := s.anonymous
+	if hasUser {
+		u, ok := s.users[token]
+		if !ok {
+			writeError(w, http.StatusUnauthorized, "error decoding token: token is not valid (policytest)")
+			return
+		}
+		grants = mergeGrants(s.anonymous, s.loggedIn, u.grants)
+	}
+	auth := true
+	for _, q := range reqs {
+		if !allowed(grants, q) {
+			auth = false
+			break
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"auth": auth})
+}
+
+// allowed reports whether grants allow q: some grant on q's resource or a
+// path above it whose service and method match ("*" granted matches
+// anything; a requested "*" matches only a granted "*").
+func allowed(grants map[string][]Action, q wireRequest) bool {
+	if !strings.HasPrefix(q.Resource, "/") {
+		return false // a resource tag; the double knows none
+	}
+	for path, actions := range grants {
+		if !discovery.Covers(path, q.Resource) {
+			continue
+		}
+		for _, a := range actions {
+			if (a.Service == "*" || a.Service == q.Service) && (a.Method == "*" || a.Method == q.Method) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// parseAuthRequest validates a POST /auth/request body the way Arborist
+// does.
+func parseAuthRequest(body []byte) (token string, hasUser bool, reqs []wireRequest, err error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return "", false, nil, errors.New("could not parse JSON: empty body")
+	}
+	var top struct {
+		User     json.RawMessage `json:"user"`
+		Request  json.RawMessage `json:"request"`
+		Requests json.RawMessage `json:"requests"`
+	}
+	if err := json.Unmarshal(body, &top); err != nil {
+		return "", false, nil, fmt.Errorf("could not parse JSON: %v", err)
+	}
+
+	if len(top.User) > 0 && !isNull(top.User) {
+		var u struct {
+			Token *string `json:"token"`
+		}
+		if err := strictUnmarshal(top.User, &u); err != nil {
+			return "", false, nil, fmt.Errorf("could not parse user: %v", err)
+		}
+		if u.Token == nil || *u.Token == "" {
+			return "", false, nil, errors.New("missing token in user")
+		}
+		token, hasUser = *u.Token, true
+	}
+
+	var raws []json.RawMessage
+	if len(top.Request) > 0 && !isNull(top.Request) {
+		raws = append(raws, top.Request)
+	}
+	if len(top.Requests) > 0 && !isNull(top.Requests) {
+		var list []json.RawMessage
+		if err := json.Unmarshal(top.Requests, &list); err != nil {
+			return "", false, nil, fmt.Errorf("could not parse requests: %v", err)
+		}
+		raws = append(raws, list...)
+	}
+	if len(raws) == 0 {
+		return "", false, nil, errors.New("no requests in auth request")
+	}
+
+	for i, raw := range raws {
+		var q struct {
+			Resource *string `json:"resource"`
+			Action   *struct {
+				Service *string `json:"service"`
+				Method  *string `json:"method"`
+			} `json:"action"`
+		}
+		if err := strictUnmarshal(raw, &q); err != nil {
+			return "", false, nil, fmt.Errorf("could not parse request %d: %v", i, err)
+		}
+		if q.Resource == nil {
+			return "", false, nil, fmt.Errorf("request %d: missing required field `resource`", i)
+		}
+		if *q.Resource == "" {
+			return "", false, nil, fmt.Errorf("request %d: empty resource", i)
+		}
+		if q.Action == nil {
+			return "", false, nil, fmt.Errorf("request %d: missing required field `action`", i)
+		}
+		if q.Action.Service == nil || q.Action.Method == nil {
+			return "", false, nil, fmt.Errorf("request %d: action needs `service` and `method`", i)
+		}
+		res := *q.Resource
+		if strings.HasPrefix(res, "/") && ((len(res) > 1 && strings.HasSuffix(res, "/")) || strings.Contains(res, "//")) {
+			return "", false, nil, fmt.Errorf("pq: ltree syntax error at character %d", len(res))
+		}
+		reqs = append(reqs, wireRequest{Resource: res, Service: *q.Action.Service, Method: *q.Action.Method})
+	}
+	return token, hasUser, reqs, nil
+}
+
+func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
+
+func strictUnmarshal(raw json.RawMessage, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data")
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]any{"error": map[string]any{"message": msg, "code": status}})
+}

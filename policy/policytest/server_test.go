@@ -1,0 +1,355 @@
+package policytest_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/datacommons/indexd/policy/policytest"
+)
+
+type response struct {
+	status int
+	body   []byte
+}
+
+func do(t *testing.T, method, url, authz, body string) response {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if authz != "" {
+		req.Header.Set("Authorization", authz)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return response{resp.StatusCode, b}
+}
+
+func newServer(t *testing.T) *policytest.Server {
+	s := policytest.New(t)
+	s.SetAnonymous(map[string][]string{"/programs/open": {"read"}})
+	s.SetLoggedIn(map[string][]string{"/programs/public": {"read"}})
+	s.SetUser("tok-alice", "alice", map[string][]string{
+		"/programs/p1": {"read", "create"},
+		"/programs/p2": {"*"},
+	})
+	s.SetUserActions("tok-svc", "svc", map[string][]policytest.Action{
+		"/programs/any":   {{Service: "*", Method: "read"}},
+		"/programs/other": {{Service: "fence", Method: "read"}},
+	})
+	return s
+}
+
+func decodeMapping(t *testing.T, b []byte) map[string][]policytest.Action {
+	t.Helper()
+	var m map[string][]policytest.Action
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("mapping body %q: %v", b, err)
+	}
+	return m
+}
+
+func keys(m map[string][]policytest.Action) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestMappingWire(t *testing.T) {
+	s := newServer(t)
+	anon := []string{"/programs/open"}
+	alice := []string{"/programs/open", "/programs/p1", "/programs/p2", "/programs/public"}
+	tests := []struct {
+		name     string
+		path     string
+		authz    string
+		status   int
+		wantKeys []string // nil: body is a JSON string
+	}{
+		{"no header is anonymous", "/auth/mapping", "", 200, anon},
+		{"Bearer", "/auth/mapping", "Bearer tok-alice", 200, alice},
+		{"bearer", "/auth/mapping", "bearer tok-alice", 200, alice},
+		{"raw token", "/auth/mapping", "tok-alice", 200, alice},
+		{"trailing slash route", "/auth/mapping/", "Bearer tok-alice", 200, alice},
+		{"BEARER rejected", "/auth/mapping", "BEARER tok-alice", 400, nil},
+		{"unknown token", "/auth/mapping", "Bearer nope", 400, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := do(t, http.MethodGet, s.URL()+tc.path, tc.authz, "")
+			if r.status != tc.status {
+				t.Fatalf("status %d, want %d (body %s)", r.status, tc.status, r.body)
+			}
+			if tc.wantKeys == nil {
+				var msg string
+				if err := json.Unmarshal(r.body, &msg); err != nil || msg == "" {
+					t.Fatalf("400 body %q is not a bare JSON string", r.body)
+				}
+				return
+			}
+			if got := keys(decodeMapping(t, r.body)); !reflect.DeepEqual(got, tc.wantKeys) {
+				t.Fatalf("keys %v, want %v", got, tc.wantKeys)
+			}
+		})
+	}
+
+	t.Run("actions", func(t *testing.T) {
+		m := decodeMapping(t, do(t, http.MethodGet, s.URL()+"/auth/mapping", "Bearer tok-alice", "").body)
+		want := []policytest.Action{{Service: "indexd", Method: "create"}, {Service: "indexd", Method: "read"}}
+		if !reflect.DeepEqual(m["/programs/p1"], want) {
+			t.Fatalf("p1 actions %v, want %v", m["/programs/p1"], want)
+		}
+		if got := m["/programs/p2"]; len(got) != 1 || got[0].Method != "*" {
+			t.Fatalf("p2 actions %v, want literal *", got)
+		}
+	})
+	t.Run("empty header is anonymous", func(t *testing.T) {
+		req, _ := http.NewRequest(http.MethodGet, s.URL()+"/auth/mapping", nil)
+		req.Header["Authorization"] = []string{""}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		if got := keys(decodeMapping(t, b)); !reflect.DeepEqual(got, anon) {
+			t.Fatalf("keys %v, want %v", got, anon)
+		}
+		if v, ok := s.LastMappingAuthorization(); !ok || v != "" {
+			t.Fatalf("LastMappingAuthorization = %q, %v; want present and empty", v, ok)
+		}
+	})
+	t.Run("wrong method", func(t *testing.T) {
+		r := do(t, http.MethodPost, s.URL()+"/auth/mapping", "", "{}")
+		if r.status != http.StatusMethodNotAllowed || len(r.body) != 0 {
+			t.Fatalf("got %d %q, want 405 with empty body", r.status, r.body)
+		}
+	})
+	t.Run("unknown route", func(t *testing.T) {
+		r := do(t, http.MethodGet, s.URL()+"/nope", "", "")
+		if r.status != http.StatusNotFound {
+			t.Fatalf("got %d", r.status)
+		}
+		checkErrorBody(t, r, 404)
+	})
+}
+
+func TestMappingGrantChanges(t *testing.T) {
+	s := newServer(t)
+	get := func() response { return do(t, http.MethodGet, s.URL()+"/auth/mapping", "Bearer tok-alice", "") }
+
+	s.SetUser("tok-alice", "alice", map[string][]string{"/programs/p9": {"read"}})
+	if got := keys(decodeMapping(t, get().body)); !reflect.DeepEqual(got, []string{"/programs/open", "/programs/p9", "/programs/public"}) {
+		t.Fatalf("after SetUser: %v", got)
+	}
+	s.RevokeAll("tok-alice")
+	if got := keys(decodeMapping(t, get().body)); !reflect.DeepEqual(got, []string{"/programs/open", "/programs/public"}) {
+		t.Fatalf("after RevokeAll: %v", got)
+	}
+	s.RemoveUser("tok-alice")
+	if r := get(); r.status != 400 {
+		t.Fatalf("after RemoveUser: status %d, want 400", r.status)
+	}
+}
+
+func checkErrorBody(t *testing.T, r response, code int) {
+	t.Helper()
+	var e struct {
+		Error struct {
+			Message string `json:"message"`
+			Code    int    `json:"code"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(r.body, &e); err != nil {
+		t.Fatalf("error body %q: %v", r.body, err)
+	}
+	if e.Error.Code != code || e.Error.Message == "" {
+		t.Fatalf("error body %q: want code %d and a message", r.body, code)
+	}
+}
+
+func authBody(user string, reqs ...string) string {
+	b := "{"
+	if user != "" {
+		b += `"user":{"token":"` + user + `"},`
+	}
+	return b + `"requests":[` + strings.Join(reqs, ",") + "]}"
+}
+
+func rq(resource, method string) string {
+	return `{"resource":"` + resource + `","action":{"service":"indexd","method":"` + method + `"}}`
+}
+
+func TestRequestWire(t *testing.T) {
+	s := newServer(t)
+	tests := []struct {
+		name   string
+		authz  string // Authorization header (must be ignored)
+		body   string
+		status int
+		auth   bool
+	}{
+		{"anonymous read open", "", authBody("", rq("/programs/open", "read")), 200, true},
+		{"anonymous read below open", "", authBody("", rq("/programs/open/projects/x", "read")), 200, true},
+		{"anonymous not logged-in grants", "", authBody("", rq("/programs/public", "read")), 200, false},
+		{"anonymous create denied", "", authBody("", rq("/programs/open", "create")), 200, false},
+		{"header ignored: judged anonymous", "Bearer tok-alice", authBody("", rq("/programs/p1", "read")), 200, false},
+		{"user read", "", authBody("tok-alice", rq("/programs/p1", "read")), 200, true},
+		{"user logged-in grant", "", authBody("tok-alice", rq("/programs/public/x", "read")), 200, true},
+		{"user anonymous grant", "", authBody("tok-alice", rq("/programs/open", "read")), 200, true},
+		{"descendant covered", "", authBody("tok-alice", rq("/programs/p1/projects/a/b", "create")), 200, true},
+		{"sibling prefix not covered", "", authBody("tok-alice", rq("/programs/p10", "read")), 200, false},
+		{"parent not covered", "", authBody("tok-alice", rq("/programs", "read")), 200, false},
+		{"every request must pass", "", authBody("tok-alice", rq("/programs/p1", "read"), rq("/programs/p3", "read")), 200, false},
+		{"all pass", "", authBody("tok-alice", rq("/programs/p1", "read"), rq("/programs/p2/x", "delete")), 200, true},
+		{"granted * method", "", authBody("tok-alice", rq("/programs/p2", "admin")), 200, true},
+		{"requested * needs granted *", "", authBody("tok-alice", rq("/programs/p1", "*")), 200, false},
+		{"requested * with granted *", "", authBody("tok-alice", rq("/programs/p2", "*")), 200, true},
+		{"granted * service", "", authBody("tok-svc", rq("/programs/any", "read")), 200, true},
+		{"other service does not count", "", authBody("tok-svc", rq("/programs/other", "read")), 200, false},
+		{"resource tag", "", authBody("tok-alice", rq("p1", "read")), 200, false},
+		{"single request field", "", `{"user":{"token":"tok-alice"},"request":` + rq("/programs/p1", "read") + `}`, 200, true},
+		{"request and requests combined", "", `{"user":{"token":"tok-alice"},"request":` + rq("/programs/p1", "read") + `,"requests":[` + rq("/programs/p3", "read") + `]}`, 200, false},
+		{"bad token", "", authBody("nope", rq("/programs/p1", "read")), 401, false},
+		{"empty body", "", "", 400, false},
+		{"not JSON", "", "auth please", 400, false},
+		{"missing requests", "", `{"user":{"token":"tok-alice"}}`, 400, false},
+		{"empty requests", "", authBody("tok-alice"), 400, false},
+		{"request without action", "", `{"requests":[{"resource":"/programs/p1"}]}`, 400, false},
+		{"request without resource", "", `{"requests":[{"action":{"service":"indexd","method":"read"}}]}`, 400, false},
+		{"empty user", "", `{"user":{},"requests":[` + rq("/programs/p1", "read") + `]}`, 400, false},
+		{"unknown field in user", "", `{"user":{"token":"tok-alice","x":1},"requests":[` + rq("/programs/p1", "read") + `]}`, 400, false},
+		{"unknown field in request", "", `{"requests":[{"resource":"/programs/p1","x":1,"action":{"service":"indexd","method":"read"}}]}`, 400, false},
+		{"empty resource", "", authBody("", rq("", "read")), 400, false},
+		{"trailing slash", "", authBody("tok-alice", rq("/programs/p1/", "read")), 400, false},
+		{"double slash", "", authBody("tok-alice", rq("/programs//p1", "read")), 400, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := do(t, http.MethodPost, s.URL()+"/auth/request", tc.authz, tc.body)
+			if r.status != tc.status {
+				t.Fatalf("status %d, want %d (body %s)", r.status, tc.status, r.body)
+			}
+			if tc.status != 200 {
+				checkErrorBody(t, r, tc.status)
+				return
+			}
+			var out map[string]any
+			if err := json.Unmarshal(r.body, &out); err != nil {
+				t.Fatal(err)
+			}
+			if out["auth"] != tc.auth {
+				t.Fatalf("auth %v, want %v", out["auth"], tc.auth)
+			}
+		})
+	}
+	t.Run("wrong method", func(t *testing.T) {
+		r := do(t, http.MethodGet, s.URL()+"/auth/request", "", "")
+		if r.status != http.StatusMethodNotAllowed || len(r.body) != 0 {
+			t.Fatalf("got %d %q, want 405 with empty body", r.status, r.body)
+		}
+	})
+	t.Run("body recorded", func(t *testing.T) {
+		body := authBody("", rq("/programs/open", "read"))
+		do(t, http.MethodPost, s.URL()+"/auth/request", "", body)
+		if got := string(s.LastRequestBody()); got != body {
+			t.Fatalf("LastRequestBody %q, want %q", got, body)
+		}
+	})
+}
+
+func TestFaults(t *testing.T) {
+	s := newServer(t)
+	s.SetDelay(300 * time.Millisecond)
+	client := &http.Client{Timeout: 100 * time.Millisecond}
+	get := func() (int, string, error) {
+		resp, err := client.Get(s.URL() + "/auth/mapping")
+		if err != nil {
+			return 0, "", err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), nil
+	}
+
+	s.SetFault(policytest.FaultDown)
+	if _, _, err := get(); err == nil {
+		t.Fatal("down: want a transport error")
+	}
+	s.SetFault(policytest.FaultSlow)
+	if _, _, err := get(); err == nil {
+		t.Fatal("slow: want a timeout")
+	}
+	s.SetFault(policytest.Fault500)
+	if st, _, err := get(); err != nil || st != 500 {
+		t.Fatalf("500: got %d %v", st, err)
+	}
+	s.SetFault(policytest.FaultGarbage)
+	if st, b, err := get(); err != nil || st != 200 || json.Valid([]byte(b)) {
+		t.Fatalf("garbage: got %d %q %v", st, b, err)
+	}
+	s.SetFault(policytest.FaultWrongShape)
+	if st, b, err := get(); err != nil || st != 200 || !strings.HasPrefix(b, "[") {
+		t.Fatalf("wrong shape: got %d %q %v", st, b, err)
+	}
+	s.SetFault(policytest.FaultNone)
+	if st, _, err := get(); err != nil || st != 200 {
+		t.Fatalf("none: got %d %v", st, err)
+	}
+
+	// A slow double still answers a patient client.
+	s.SetFault(policytest.FaultSlow)
+	s.SetDelay(20 * time.Millisecond)
+	if st, _, err := get(); err != nil || st != 200 {
+		t.Fatalf("slow but in time: got %d %v", st, err)
+	}
+}
+
+func TestCounters(t *testing.T) {
+	s := newServer(t)
+	ctx := context.Background()
+	for range 3 {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL()+"/auth/mapping", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	do(t, http.MethodPost, s.URL()+"/auth/request", "", authBody("", rq("/programs/open", "read")))
+	if s.MappingCalls() != 3 || s.RequestCalls() != 1 {
+		t.Fatalf("calls mapping=%d request=%d, want 3 and 1", s.MappingCalls(), s.RequestCalls())
+	}
+	if v, ok := s.LastMappingAuthorization(); ok || v != "" {
+		t.Fatalf("LastMappingAuthorization = %q, %v; want none", v, ok)
+	}
+	s.ResetCounters()
+	if s.MappingCalls() != 0 || s.RequestCalls() != 0 {
+		t.Fatal("ResetCounters did not reset")
+	}
+}
