@@ -61,6 +61,9 @@ type NewRecord struct {
 	ACL                []string
 	Authz              []string
 	Metadata           map[string]string
+	// Aliases are claimed in the same transaction as the record
+	// (ADD_PREFIX_ALIAS); a taken alias fails the whole create.
+	Aliases []string
 }
 
 // RecordUpdate holds the fields a PUT replaces; nil fields stay as they are.
@@ -105,6 +108,9 @@ type ListFilter struct {
 	AuthzNull    bool
 	URLsMetadata map[string]map[string]string // url substring → k:v that its metadata must hold
 	Negate       *Negation
+	// OnlyObjects keeps records that are DRS objects: a size and at least
+	// one checksum (blank records are not, until they are filled).
+	OnlyObjects bool
 }
 
 // Negation is negate_params: records matching any of these are left out.

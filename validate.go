@@ -103,13 +103,12 @@ func ValidateID(id string) error {
 	return nil
 }
 
-// ValidateAlias is ValidateID without "/" (aliases are one path segment).
+// ValidateAlias checks an alias with the rules of ValidateID. Aliases may
+// hold "/" (ADD_PREFIX_ALIAS makes "dg.XXXX/<did>"): no segment may be a
+// route word, so /index/{id}/aliases/{alias} still splits unambiguously.
 func ValidateAlias(a string) error {
 	if err := ValidateID(a); err != nil {
-		return err
-	}
-	if strings.Contains(a, "/") {
-		return Invalidf("alias %q must not contain '/'", a)
+		return Invalidf("alias: %s", Message(err))
 	}
 	return nil
 }
@@ -209,6 +208,9 @@ func ValidateNew(n *NewRecord, blank bool) error {
 	}
 	if n.Size != nil && *n.Size < 0 {
 		return Invalidf("size must be >= 0")
+	}
+	if n.ContentUpdatedDate != nil && n.ContentCreatedDate == nil {
+		return Invalidf("content_updated_date needs content_created_date")
 	}
 	if err := ValidateHashes(n.Hashes, !blank); err != nil {
 		return err

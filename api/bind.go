@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -54,7 +55,7 @@ func DecodeStrict(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return jsonError(err)
+		return jsonError(err, v)
 	}
 	if dec.More() {
 		return indexd.Invalidf("request body must hold exactly one JSON value")
@@ -66,16 +67,19 @@ func DecodeStrict(body []byte, v any) error {
 	return nil
 }
 
-func jsonError(err error) error {
+func jsonError(err error, v any) error {
 	var te *json.UnmarshalTypeError
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &te):
-		field := te.Field
-		if field == "" {
-			return indexd.Invalidf("request body must be a JSON %s, not %s", goTypeName(te.Type.Kind().String()), te.Value)
+		want := kindName(te.Type.Kind())
+		switch {
+		case te.Field != "":
+			return indexd.Invalidf("field %s: expected %s, got %s", te.Field, want, te.Value)
+		case isTopLevel(te.Type, v):
+			return indexd.Invalidf("request body must be %s, not %s", want, te.Value)
 		}
-		return indexd.Invalidf("field %s must be %s, not %s", field, goTypeName(te.Type.String()), te.Value)
+		return indexd.Invalidf("request body: expected %s, got %s", want, te.Value)
 	case errors.As(err, &se):
 		return indexd.Invalidf("malformed JSON at byte %d: %s", se.Offset, se.Error())
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
@@ -86,20 +90,30 @@ func jsonError(err error) error {
 	return indexd.Invalidf("malformed JSON: %s", err.Error())
 }
 
-func goTypeName(t string) string {
-	switch {
-	case strings.Contains(t, "int"):
+// isTopLevel reports whether t is the type decoded into (v is a pointer).
+func isTopLevel(t reflect.Type, v any) bool {
+	vt := reflect.TypeOf(v)
+	return vt != nil && vt.Kind() == reflect.Pointer && vt.Elem() == t
+}
+
+// kindName names a JSON-decoded Go kind the way a JSON user would.
+func kindName(k reflect.Kind) string {
+	switch k {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		return "an integer"
-	case t == "string", t == "*string":
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
 		return "a string"
-	case strings.HasPrefix(t, "[]"), t == "slice":
-		return "an array"
-	case strings.HasPrefix(t, "map"), t == "struct", t == "map":
-		return "an object"
-	case t == "bool", t == "*bool":
+	case reflect.Bool:
 		return "a boolean"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
 	}
-	return "of type " + t
+	return "a value of another type"
 }
 
 // dateLayouts are accepted for content dates (ISO 8601, as indexd accepts).

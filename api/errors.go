@@ -48,6 +48,9 @@ func (s *Server) statusOf(err error) (int, string) {
 		if he.Code == http.StatusRequestEntityTooLarge {
 			msg = "request body too large"
 		}
+		if msg == http.StatusText(he.Code) {
+			return he.Code, strings.ToLower(msg) // "method not allowed"
+		}
 		return he.Code, strings.ToLower(msg[:1]) + msg[1:]
 	}
 	return http.StatusInternalServerError, "internal server error"

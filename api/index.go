@@ -307,6 +307,10 @@ func (s *Server) listURLs(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"urls": urls, "limit": lq.Filter.Limit})
 }
 
+// urlQueryDefaultLimit is indexd's default for the URL queries (1000, not
+// the list default of 100).
+const urlQueryDefaultLimit = 1000
+
 var urlQueryParams = map[string]bool{"include": true, "exclude": true, "versioned": true, "fields": true, "limit": true, "offset": true}
 var urlMetadataQueryParams = map[string]bool{"key": true, "value": true, "url": true, "versioned": true, "fields": true, "limit": true, "offset": true}
 
@@ -318,6 +322,9 @@ func ParseURLQuery(q url.Values, metadata bool) (indexd.URLQuery, []string, erro
 		allowed = urlMetadataQueryParams
 	}
 	var uq indexd.URLQuery
+	if err := checkQueryText(q); err != nil {
+		return uq, nil, err
+	}
 	for k := range q {
 		if !allowed[k] {
 			return uq, nil, indexd.Invalidf("unknown query parameter %q", k)
@@ -335,7 +342,7 @@ func ParseURLQuery(q url.Values, metadata bool) (indexd.URLQuery, []string, erro
 		}
 		uq.Versioned = &b
 	}
-	uq.Limit = indexd.DefaultLimit
+	uq.Limit = urlQueryDefaultLimit
 	if v := q.Get("limit"); v != "" {
 		n, err := atoiRange(v, 0, indexd.MaxLimit)
 		if err != nil {
@@ -420,24 +427,27 @@ func (s *Server) create(c echo.Context, n indexd.NewRecord, status int) error {
 	if err := s.authorizeWrite(c, policy.MethodCreate, n.Authz); err != nil {
 		return err
 	}
-	minted := n.DID == ""
-	if minted {
-		n.DID = repository.NewUUID()
-		if s.cfg.PrependPrefix && s.cfg.DefaultPrefix != "" {
-			n.DID = s.cfg.DefaultPrefix + n.DID
-		}
+	if n.DID == "" {
+		n.DID = s.mintDID()
 	}
-	ctx := c.Request().Context()
-	ref, err := s.store.Create(ctx, n)
+	// ADD_PREFIX_ALIAS: the alias is claimed in the record's transaction.
+	if s.cfg.AddPrefixAlias && s.cfg.DefaultPrefix != "" && !strings.HasPrefix(n.DID, s.cfg.DefaultPrefix) {
+		n.Aliases = []string{s.cfg.DefaultPrefix + n.DID}
+	}
+	ref, err := s.store.Create(c.Request().Context(), n)
 	if err != nil {
 		return err
 	}
-	if s.cfg.AddPrefixAlias && s.cfg.DefaultPrefix != "" && !strings.HasPrefix(ref.DID, s.cfg.DefaultPrefix) {
-		if _, err := s.store.AddAliases(ctx, ref.DID, []string{s.cfg.DefaultPrefix + ref.DID}, false); err != nil {
-			s.log.Warn("prefix alias not added", "did", ref.DID, "err", err)
-		}
-	}
 	return c.JSON(status, ref)
+}
+
+// mintDID returns a fresh did, prefixed under PREPEND_PREFIX.
+func (s *Server) mintDID() string {
+	did := repository.NewUUID()
+	if s.cfg.PrependPrefix && s.cfg.DefaultPrefix != "" {
+		did = s.cfg.DefaultPrefix + did
+	}
+	return did
 }
 
 type blankBody struct {
@@ -466,6 +476,53 @@ func (s *Server) createBlank(c echo.Context) error {
 	return s.create(c, n, http.StatusCreated)
 }
 
+// createBlankVersion is POST /index/blank/{id}: a blank new version of the
+// record id. Without authz in the body, acl and authz carry over from id.
+// Route: POST /index/blank/* (NeedWrite).
+func (s *Server) createBlankVersion(c echo.Context) error {
+	id, err := wildcardPath(c)
+	if err != nil {
+		return err
+	}
+	id = strings.TrimSuffix(id, "/")
+	if err := indexd.ValidateID(id); err != nil {
+		return err
+	}
+	var body blankBody
+	if err := decodeJSON(c, &body); err != nil {
+		return err
+	}
+	if body.Uploader == nil || *body.Uploader == "" {
+		return indexd.Invalidf("uploader is required")
+	}
+	n := indexd.NewRecord{Uploader: body.Uploader, FileName: body.FileName, Authz: body.Authz, ACL: body.ACL}
+	if body.DID != nil {
+		n.DID = *body.DID
+	}
+	if err := indexd.ValidateNew(&n, true); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	cur, err := s.store.GetForWrite(ctx, s.candidates(id))
+	if err != nil {
+		return err
+	}
+	if body.Authz == nil {
+		n.Authz, n.ACL = cur.Authz, cur.ACL
+	}
+	if err := s.authorizeWrite(c, policy.MethodCreate, n.Authz); err != nil {
+		return err
+	}
+	if n.DID == "" {
+		n.DID = s.mintDID()
+	}
+	ref, err := s.store.NewVersion(ctx, cur.DID, n)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, ref)
+}
+
 type fillBlankBody struct {
 	Size   *int64            `json:"size"`
 	Hashes map[string]string `json:"hashes"`
@@ -484,7 +541,8 @@ func (s *Server) fillBlank(c echo.Context) error {
 	}
 	rev := c.QueryParam("rev")
 	if rev == "" {
-		return indexd.Invalidf("rev is required")
+		// As PUT /index/{id}: a missing rev is a stale one.
+		return indexd.Errorf(indexd.ErrConflict, "rev is required")
 	}
 	var body fillBlankBody
 	if err := decodeJSON(c, &body); err != nil {
@@ -507,6 +565,11 @@ func (s *Server) update(c echo.Context, id, rev string, u indexd.RecordUpdate) e
 	cur, err := s.store.GetForWrite(ctx, s.candidates(id))
 	if err != nil {
 		return err
+	}
+	// size and hashes are set once, by the blank fill; a record's content
+	// never changes afterwards (indexd: "not supported for non-empty record").
+	if (u.Size != nil || u.Hashes != nil) && (cur.Size != nil || len(cur.Hashes) > 0) {
+		return indexd.Invalidf("record %s is not blank: size and hashes are already set", cur.DID)
 	}
 	if cur.Rev != rev {
 		return indexd.Errorf(indexd.ErrConflict, "revision mismatch")
@@ -642,10 +705,7 @@ func (s *Server) indexPost(c echo.Context) error {
 			return err
 		}
 		if n.DID == "" {
-			n.DID = repository.NewUUID()
-			if s.cfg.PrependPrefix && s.cfg.DefaultPrefix != "" {
-				n.DID = s.cfg.DefaultPrefix + n.DID
-			}
+			n.DID = s.mintDID()
 		}
 		ref, err := s.store.NewVersion(c.Request().Context(), cur.DID, n)
 		if err != nil {

@@ -3,12 +3,12 @@ package api
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/datacommons/indexd"
 	"github.com/datacommons/indexd/discovery"
-	"github.com/datacommons/indexd/repository"
 )
 
 func (s *Server) status(c echo.Context) error {
@@ -46,15 +46,16 @@ func (s *Server) openapiDoc(c echo.Context) error {
 func (s *Server) mintGUIDs(c echo.Context) error {
 	count := 1
 	if v := c.QueryParam("count"); v != "" {
-		n, err := atoiRange(v, 1, indexd.MaxGUIDMintSize)
+		n, err := atoiRange(v, 0, indexd.MaxGUIDMintSize)
 		if err != nil {
-			return indexd.Invalidf("count must be an integer between 1 and %d", indexd.MaxGUIDMintSize)
+			return indexd.Invalidf("count must be an integer between 0 and %d", indexd.MaxGUIDMintSize)
 		}
 		count = n
 	}
+	// As indexd: the prefix only under PREPEND_PREFIX, like minted dids.
 	guids := make([]string, count)
 	for i := range guids {
-		guids[i] = s.cfg.DefaultPrefix + repository.NewUUID()
+		guids[i] = s.mintDID()
 	}
 	return c.JSON(http.StatusOK, map[string][]string{"guids": guids})
 }
@@ -97,12 +98,13 @@ func (s *Server) putDiscoverySettings(c echo.Context) error {
 	if who == "" {
 		who = "token:" + shortHash(callerOf(c).Token)
 	}
-	if _, err := s.store.SetSettings(ctx, who, next); err != nil {
+	stored, err := s.store.SetSettings(ctx, who, next)
+	if err != nil {
 		return err
 	}
 	// This instance applies the change at once; others within about a second.
-	s.settings.Set(next)
-	return c.JSON(http.StatusOK, next)
+	s.settings.Set(stored)
+	return c.JSON(http.StatusOK, stored)
 }
 
 func (s *Server) discoveryAudit(c echo.Context) error {
@@ -137,6 +139,9 @@ func (s *Server) putAdmin(c echo.Context) error {
 	name := c.Param("name")
 	if err := indexd.ValidateAlias(name); err != nil {
 		return indexd.Invalidf("user name: %s", indexd.Message(err))
+	}
+	if strings.Contains(name, "/") {
+		return indexd.Invalidf("user name must not contain '/'")
 	}
 	var body adminBody
 	if err := decodeJSON(c, &body); err != nil {

@@ -4,8 +4,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/datacommons/indexd"
 )
@@ -26,6 +28,9 @@ func ParseListQuery(q url.Values) (listQuery, error) {
 	f := &lq.Filter
 	f.Page = -1
 	f.Limit = indexd.DefaultLimit
+	if err := checkQueryText(q); err != nil {
+		return lq, err
+	}
 	if v, ok := single(q, "limit"); ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > indexd.MaxLimit {
@@ -128,6 +133,24 @@ func ParseListQuery(q url.Values) (listQuery, error) {
 		f.Negate = &n
 	}
 	return lq, nil
+}
+
+// checkQueryText rejects parameters that are not text the database can
+// compare with: invalid UTF-8 or NUL.
+func checkQueryText(q url.Values) error {
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		for _, v := range q[k] {
+			if !utf8.ValidString(k) || !utf8.ValidString(v) || strings.ContainsRune(k+v, 0) {
+				return indexd.Invalidf("query parameter %q is not valid UTF-8 text", strings.ToValidUTF8(k, "?"))
+			}
+		}
+	}
+	return nil
 }
 
 // single returns the last value of a parameter (as Flask does).

@@ -96,6 +96,7 @@ func (s *Server) routeTable() []Route {
 		r(http.MethodPost, "/index/blank", NeedWrite, s.createBlank),
 		r(http.MethodPost, "/index/blank/", NeedWrite, s.createBlank),
 		r(http.MethodPut, "/index/blank/*", NeedWrite, s.fillBlank),
+		r(http.MethodPost, "/index/blank/*", NeedWrite, s.createBlankVersion),
 		r(http.MethodGet, "/index/*", NeedDiscover, s.indexGet),
 		r(http.MethodPut, "/index/*", NeedWrite, s.indexPut),
 		r(http.MethodPost, "/index/*", NeedWrite, s.indexPost),

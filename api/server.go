@@ -46,6 +46,9 @@ type Config struct {
 	DRSMaxBulk int
 	// DRSServiceInfo12 answers a DRS 1.2-shaped service-info.
 	DRSServiceInfo12 bool
+	// DRSBearerIssuers are advertised as bearer_auth_issuers in DRS
+	// Authorizations (the configured token issuer, if any).
+	DRSBearerIssuers []string
 	// OpenAPI is the served OpenAPI document (YAML).
 	OpenAPI []byte
 }
@@ -85,8 +88,19 @@ func NewSettingsHolder(st discovery.Settings) *SettingsHolder {
 // Get returns the current settings.
 func (h *SettingsHolder) Get() discovery.Settings { return *h.v.Load() }
 
-// Set replaces the current settings.
-func (h *SettingsHolder) Set(st discovery.Settings) { h.v.Store(&st) }
+// Set replaces the current settings unless they are newer than st (a
+// re-read that raced with a change must not undo it).
+func (h *SettingsHolder) Set(st discovery.Settings) {
+	for {
+		cur := h.v.Load()
+		if cur != nil && cur.Version > st.Version {
+			return
+		}
+		if h.v.CompareAndSwap(cur, &st) {
+			return
+		}
+	}
+}
 
 // New builds the server and registers every route; it fails when a route
 // declares no permission.

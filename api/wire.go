@@ -6,8 +6,20 @@ import (
 	"github.com/datacommons/indexd"
 )
 
-// indexdTime is how indexd prints dates (Python isoformat, no zone, UTC).
-const indexdTime = "2006-01-02T15:04:05.000000"
+// indexdTime is how indexd prints dates (Python isoformat, no zone, UTC);
+// like isoformat, whole seconds print without the fraction.
+const (
+	indexdTime      = "2006-01-02T15:04:05.000000"
+	indexdTimeWhole = "2006-01-02T15:04:05"
+)
+
+func isoformat(t time.Time) string {
+	t = t.UTC()
+	if t.Nanosecond()/1000 == 0 {
+		return t.Format(indexdTimeWhole)
+	}
+	return t.Format(indexdTime)
+}
 
 // wireRecord is a record on the indexd wire.
 type wireRecord struct {
@@ -38,7 +50,7 @@ func toWire(r *indexd.Record) wireRecord {
 		FileName: r.FileName, Version: r.Version, Uploader: r.Uploader, Description: r.Description,
 		URLs: nonNil(r.URLs), URLsMetadata: nonNilMap(r.URLsMetadata), ACL: nonNil(r.ACL), Authz: nonNil(r.Authz),
 		Hashes: nonNilMap(r.Hashes), Metadata: nonNilMap(r.Metadata),
-		CreatedDate: r.CreatedDate.UTC().Format(indexdTime), UpdatedDate: r.UpdatedDate.UTC().Format(indexdTime),
+		CreatedDate: isoformat(r.CreatedDate), UpdatedDate: isoformat(r.UpdatedDate),
 		ContentCreatedDate: fmtTime(r.ContentCreatedDate), ContentUpdatedDate: fmtTime(r.ContentUpdatedDate),
 	}
 }
@@ -55,7 +67,7 @@ func fmtTime(t *time.Time) *string {
 	if t == nil {
 		return nil
 	}
-	s := t.UTC().Format(indexdTime)
+	s := isoformat(*t)
 	return &s
 }
 
@@ -114,6 +126,10 @@ func (b *recordBody) toNew() (indexd.NewRecord, error) {
 	}
 	if n.ContentUpdatedDate, err = parseDate("content_updated_date", b.ContentUpdatedDate); err != nil {
 		return n, err
+	}
+	// As indexd: content_updated_date defaults to content_created_date.
+	if n.ContentUpdatedDate == nil {
+		n.ContentUpdatedDate = n.ContentCreatedDate
 	}
 	return n, nil
 }

@@ -33,6 +33,9 @@ func (c Context) Unfiltered() bool { return c.Discoverable || c.CanDiscoverAll }
 type Settings struct {
 	AreRecordsDiscoverable bool     `json:"are_records_discoverable"`
 	GlobalDiscoveryAuthz   []string `json:"global_discovery_authz"`
+	// Version grows by one with every stored change, so an instance never
+	// replaces newer settings with an older read (0: never stored).
+	Version int64 `json:"version"`
 }
 
 // DefaultSettings are the settings of a fresh deployment.

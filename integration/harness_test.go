@@ -209,10 +209,11 @@ func (e *Env) AddAdmin(user, pw string) string {
 // this instance at once (others see them through NOTIFY).
 func (e *Env) SetDiscovery(st discovery.Settings) {
 	e.T.Helper()
-	if _, err := e.App.Store.SetSettings(context.Background(), "test", st); err != nil {
+	stored, err := e.App.Store.SetSettings(context.Background(), "test", st)
+	if err != nil {
 		e.T.Fatal(err)
 	}
-	e.App.Settings.Set(st)
+	e.App.Settings.Set(stored)
 }
 
 // Writer is a token whose Arborist grants allow every method on /; use it

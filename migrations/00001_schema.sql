@@ -46,17 +46,29 @@ CREATE TABLE record (
 );
 
 -- visibility: records of the caller's visible authz sets, in did order
-CREATE INDEX record_authz_set_did_idx ON record (authz_set_id, did);
+CREATE INDEX record_authz_set_did_idx ON record (authz_set_id, did) INCLUDE (size);
+-- exact per-set row estimates (up to 10,000 distinct sets) so the planner
+-- knows how selective "authz_set_id = ANY(...)" is
+ALTER TABLE record ALTER COLUMN authz_set_id SET STATISTICS 10000;
 -- versions and latest
 CREATE INDEX record_baseid_created_idx ON record (baseid, created_date);
 -- list filters
 CREATE INDEX record_hashes_idx ON record USING gin (hashes jsonb_path_ops);
-CREATE INDEX record_urls_idx ON record USING gin (urls);
 CREATE INDEX record_acl_idx ON record USING gin (acl);
 CREATE INDEX record_authz_idx ON record USING gin (authz);
 CREATE INDEX record_metadata_idx ON record USING gin (metadata jsonb_path_ops);
 CREATE INDEX record_file_name_idx ON record (file_name, did);
 CREATE INDEX record_size_idx ON record (size, did);
+
+-- url → records: a btree the planner estimates exactly (an array GIN index
+-- has no per-element statistics for unique urls and was passed over for a
+-- full scan of the did index). Kept in step with record.urls on every write.
+CREATE TABLE record_url (
+    url text COLLATE "C" NOT NULL,
+    did text COLLATE "C" NOT NULL REFERENCES record(did) ON DELETE CASCADE ON UPDATE CASCADE,
+    PRIMARY KEY (url, did)
+);
+CREATE INDEX record_url_did_idx ON record_url (did);
 
 CREATE TABLE alias (
     name text COLLATE "C" PRIMARY KEY,
@@ -69,6 +81,7 @@ CREATE TABLE discovery_settings (
     id                       boolean PRIMARY KEY DEFAULT true CHECK (id),
     are_records_discoverable boolean NOT NULL,
     global_discovery_authz   text[] NOT NULL,
+    version                  bigint NOT NULL DEFAULT 1, -- +1 on every change: instances keep the newest
     updated_at               timestamptz NOT NULL DEFAULT now()
 );
 
@@ -92,6 +105,7 @@ DROP TABLE admin_user;
 DROP TABLE discovery_settings_audit;
 DROP TABLE discovery_settings;
 DROP TABLE alias;
+DROP TABLE record_url;
 DROP TABLE record;
 DROP TABLE authz_set_prefix;
 DROP TABLE authz_set;

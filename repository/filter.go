@@ -34,8 +34,8 @@ func filterClauses(f *indexd.ListFilter) (sq.And, error) {
 	if f.Form != nil {
 		w = append(w, sq.Eq{"r.form": *f.Form})
 	}
-	if len(f.URLs) > 0 {
-		w = append(w, sq.Expr("r.urls @> ?::text[]", f.URLs))
+	for _, u := range dedupe(f.URLs) {
+		w = append(w, sq.Expr("r.did IN (SELECT ru.did FROM record_url ru WHERE ru.url = ?)", u))
 	}
 	if len(f.Hashes) > 0 {
 		w = append(w, containsKVs("r.hashes", f.Hashes))
@@ -44,9 +44,14 @@ func filterClauses(f *indexd.ListFilter) (sq.And, error) {
 		w = append(w, containsKVs("r.metadata", f.Metadata))
 	}
 	w = append(w, arrayFilter("r.acl", f.ACL, f.ACLNull)...)
+	// authz filters are applied to the visibility scope (ListRecords), as a
+	// narrowing of the authz sets; this clause covers other callers.
 	w = append(w, arrayFilter("r.authz", f.Authz, f.AuthzNull)...)
 	for url, kv := range f.URLsMetadata {
 		w = append(w, urlsMetadataClause(url, kv))
+	}
+	if f.OnlyObjects {
+		w = append(w, sq.Expr("r.size IS NOT NULL AND r.hashes <> '{}'::jsonb"))
 	}
 	if f.Negate != nil {
 		neg, err := negationClauses(f.Negate)
@@ -126,4 +131,16 @@ func containsKVs(col string, kvs []indexd.KV) sq.Sqlizer {
 	}
 	b, _ := json.Marshal(m)
 	return sq.Expr(col+" @> ?::jsonb", string(b))
+}
+
+func dedupe(in []string) []string {
+	seen := make(map[string]bool, len(in))
+	out := make([]string, 0, len(in))
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }

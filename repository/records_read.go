@@ -89,15 +89,26 @@ func (s *Store) ListRecords(ctx context.Context, dc discovery.Context, f indexd.
 	if limit <= 0 || limit > indexd.MaxLimit {
 		limit = indexd.DefaultLimit
 	}
-	vis, err := s.visibility(ctx, s.pool, dc)
+	vis, err := s.visibleScope(ctx, s.pool, dc)
 	if err != nil {
 		return indexd.Page{}, err
+	}
+	if len(f.Authz) > 0 || f.AuthzNull {
+		if vis, err = s.narrowByAuthz(ctx, s.pool, vis, f.Authz, f.AuthzNull); err != nil {
+			return indexd.Page{}, err
+		}
+		f.Authz, f.AuthzNull = nil, false
 	}
 	where, err := filterClauses(&f)
 	if err != nil {
 		return indexd.Page{}, err
 	}
-	b := s.selectRecords(opt.WithAliases).Where(vis).Where(where).OrderBy(colDID).Limit(uint64(limit) + 1)
+	b := s.selectRecords(opt.WithAliases).OrderBy(colDID).Limit(uint64(limit) + 1)
+	if !vis.all && len(vis.setIDs) > 0 && onlyStart(&f) {
+		b = b.Where(pageBySets(vis.setIDs, f.Start, uint64(limit)+1, f.OnlyObjects))
+	} else {
+		b = b.Where(vis.clause()).Where(where)
+	}
 	if f.Page > 0 {
 		b = b.Offset(uint64(f.Page) * uint64(limit))
 	}
@@ -111,6 +122,15 @@ func (s *Store) ListRecords(ctx context.Context, dc discovery.Context, f indexd.
 		page.Next = recs[limit-1].DID
 	}
 	return page, nil
+}
+
+// onlyStart reports whether f filters by nothing but the start key and
+// OnlyObjects (so the page can be walked set by set, see pageBySets).
+func onlyStart(f *indexd.ListFilter) bool {
+	return f.Page <= 0 && len(f.IDs) == 0 && f.Size == nil && f.FileName == nil && f.Version == nil &&
+		f.Uploader == nil && f.Form == nil && len(f.URLs) == 0 && len(f.Hashes) == 0 && len(f.Metadata) == 0 &&
+		len(f.ACL) == 0 && !f.ACLNull && len(f.Authz) == 0 && !f.AuthzNull && len(f.URLsMetadata) == 0 &&
+		f.Negate == nil
 }
 
 // GetRecords returns the visible records among dids (bulk reads); missing
@@ -272,7 +292,9 @@ func (s *Store) QueryURLs(ctx context.Context, dc discovery.Context, uq indexd.U
 	if err != nil {
 		return nil, err
 	}
-	w := sq.And{vis}
+	// As indexd, which searches the url rows: a record without urls never
+	// matches a URL query (not even exclude=).
+	w := sq.And{vis, sq.Expr("cardinality(r.urls) > 0")}
 	if uq.Include != "" {
 		w = append(w, sq.Expr("EXISTS (SELECT 1 FROM unnest(r.urls) u WHERE strpos(u, ?) > 0)", uq.Include))
 	}

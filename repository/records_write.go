@@ -124,6 +124,18 @@ func (s *Store) insert(ctx context.Context, q querier, n indexd.NewRecord) (inde
 	if tag.RowsAffected() == 0 {
 		return indexd.Ref{}, indexd.Errorf(indexd.ErrConflict, "record %s already exists", n.DID)
 	}
+	if err := syncURLs(ctx, q, ref.DID, n.URLs, false); err != nil {
+		return indexd.Ref{}, err
+	}
+	for _, a := range n.Aliases {
+		tag, err := q.Exec(ctx, "INSERT INTO alias (name, did) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING", a, ref.DID)
+		if err != nil {
+			return indexd.Ref{}, fmt.Errorf("repository: add alias: %w", classify(err))
+		}
+		if tag.RowsAffected() == 0 {
+			return indexd.Ref{}, indexd.Errorf(indexd.ErrConflict, "alias %s is already in use", a)
+		}
+	}
 	return ref, nil
 }
 
@@ -221,6 +233,11 @@ func (s *Store) Update(ctx context.Context, did, rev string, u indexd.RecordUpda
 		if err != nil {
 			return fmt.Errorf("repository: update record: %w", classify(err))
 		}
+		if u.URLs != nil {
+			if err := syncURLs(ctx, tx, ref.DID, *u.URLs, true); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 	return ref, err
@@ -316,4 +333,21 @@ func (s *Store) UpdateAllVersions(ctx context.Context, baseid string, acl, authz
 		return nil
 	})
 	return refs, err
+}
+
+// syncURLs keeps the record_url index table in step with record.urls.
+func syncURLs(ctx context.Context, q querier, did string, urls []string, replace bool) error {
+	if replace {
+		if _, err := q.Exec(ctx, "DELETE FROM record_url WHERE did = $1", did); err != nil {
+			return fmt.Errorf("repository: clear record urls: %w", classify(err))
+		}
+	}
+	if len(urls) == 0 {
+		return nil
+	}
+	if _, err := q.Exec(ctx, `INSERT INTO record_url (url, did) SELECT DISTINCT u, $2 FROM unnest($1::text[]) AS u
+		ON CONFLICT DO NOTHING`, urls, did); err != nil {
+		return fmt.Errorf("repository: index record urls: %w", classify(err))
+	}
+	return nil
 }

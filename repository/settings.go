@@ -43,8 +43,8 @@ func (s *Store) Settings(ctx context.Context) (discovery.Settings, error) {
 
 func readSettings(ctx context.Context, q querier) (discovery.Settings, error) {
 	st := discovery.DefaultSettings()
-	err := q.QueryRow(ctx, "SELECT are_records_discoverable, global_discovery_authz FROM discovery_settings").
-		Scan(&st.AreRecordsDiscoverable, &st.GlobalDiscoveryAuthz)
+	err := q.QueryRow(ctx, "SELECT are_records_discoverable, global_discovery_authz, version FROM discovery_settings").
+		Scan(&st.AreRecordsDiscoverable, &st.GlobalDiscoveryAuthz, &st.Version)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return discovery.DefaultSettings(), nil
 	}
@@ -55,8 +55,9 @@ func readSettings(ctx context.Context, q querier) (discovery.Settings, error) {
 	return st, nil
 }
 
-// SetSettings stores new settings, writes an audit row, and notifies every
-// listening instance, in one transaction. Returns the previous settings.
+// SetSettings stores new settings (with the next version), writes an audit
+// row, and notifies every listening instance, in one transaction. Returns the
+// settings as stored.
 func (s *Store) SetSettings(ctx context.Context, by string, next discovery.Settings) (discovery.Settings, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
@@ -70,11 +71,12 @@ func (s *Store) SetSettings(ctx context.Context, by string, next discovery.Setti
 			return err
 		}
 		next.GlobalDiscoveryAuthz = orEmpty(next.GlobalDiscoveryAuthz)
-		if _, err := tx.Exec(ctx, `INSERT INTO discovery_settings (are_records_discoverable, global_discovery_authz, updated_at)
-			VALUES ($1, $2::text[], now()) ON CONFLICT (id) DO UPDATE SET
+		next.Version = old.Version + 1
+		if _, err := tx.Exec(ctx, `INSERT INTO discovery_settings (are_records_discoverable, global_discovery_authz, version, updated_at)
+			VALUES ($1, $2::text[], $3, now()) ON CONFLICT (id) DO UPDATE SET
 			are_records_discoverable = EXCLUDED.are_records_discoverable,
-			global_discovery_authz = EXCLUDED.global_discovery_authz, updated_at = now()`,
-			next.AreRecordsDiscoverable, next.GlobalDiscoveryAuthz); err != nil {
+			global_discovery_authz = EXCLUDED.global_discovery_authz, version = EXCLUDED.version, updated_at = now()`,
+			next.AreRecordsDiscoverable, next.GlobalDiscoveryAuthz, next.Version); err != nil {
 			return fmt.Errorf("repository: store settings: %w", classify(err))
 		}
 		oj, _ := json.Marshal(old)
@@ -88,7 +90,7 @@ func (s *Store) SetSettings(ctx context.Context, by string, next discovery.Setti
 		}
 		return nil
 	})
-	return old, err
+	return next, err
 }
 
 // SettingsAudit returns the newest audit rows first.

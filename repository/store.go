@@ -13,6 +13,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strings"
+	"syscall"
 	"time"
 
 	sq "github.com/Masterminds/squirrel"
@@ -52,6 +56,10 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	}
 	// A server-side bound as well as the context deadline.
 	cfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(opts.QueryTimeout.Milliseconds())
+	// Plan every execution with its real parameters: a generic plan for
+	// "authz_set_id = ANY($1)" cannot know whether the caller sees 10 % or
+	// 0.01 % of the records, and the wrong plan costs seconds.
+	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -85,7 +93,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	defer cancel()
 	var one int
 	if err := s.pool.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
-		return fmt.Errorf("repository: ping: %w", unavailable(err))
+		return fmt.Errorf("repository: ping: %w", classify(err))
 	}
 	return nil
 }
@@ -105,7 +113,7 @@ type querier interface {
 func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
-		return fmt.Errorf("repository: begin: %w", unavailable(err))
+		return fmt.Errorf("repository: begin: %w", classify(err))
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
 	if err := fn(tx); err != nil {
@@ -149,6 +157,11 @@ func classify(err error) error {
 		case pgSerialization, pgDeadlock:
 			return &indexd.Error{Kind: indexd.ErrConflict, Message: "concurrent change, retry"}
 		}
+		// Class 08 (connection exception) and 57P0x (the server is shutting
+		// down or starting up): the database is unavailable, not broken.
+		if strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P") {
+			return fmt.Errorf("%w: database: %v", indexd.ErrUnavailable, err)
+		}
 		return err
 	}
 	return unavailable(err)
@@ -160,7 +173,9 @@ func unavailable(err error) error {
 	if errors.As(err, &pe) || errors.Is(err, pgx.ErrNoRows) {
 		return err
 	}
-	if errors.Is(err, context.DeadlineExceeded) || pgconn.SafeToRetry(err) || pgconn.Timeout(err) || isConnErr(err) {
+	var netErr net.Error
+	if errors.Is(err, context.DeadlineExceeded) || pgconn.SafeToRetry(err) || pgconn.Timeout(err) || isConnErr(err) ||
+		errors.As(err, &netErr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
 		return fmt.Errorf("%w: database: %v", indexd.ErrUnavailable, err)
 	}
 	return err

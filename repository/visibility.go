@@ -20,17 +20,114 @@ import (
 // indexed equality on authz_set_id. Empty authz sets have no paths and are
 // never visible when filtering is on.
 func (s *Store) visibility(ctx context.Context, q querier, dc discovery.Context) (sq.Sqlizer, error) {
-	if dc.Unfiltered() {
-		return sq.Expr("TRUE"), nil
-	}
-	ids, err := s.resolveVisibleSets(ctx, q, dc.AuthorizedResources)
+	scope, err := s.visibleScope(ctx, q, dc)
 	if err != nil {
 		return nil, err
 	}
-	if len(ids) == 0 {
-		return sq.Expr("FALSE"), nil
+	return scope.clause(), nil
+}
+
+// scope is the resolved visibility of one request: everything, or the
+// records whose authz set is one of setIDs (none when setIDs is empty).
+type scope struct {
+	all    bool
+	setIDs []int64
+}
+
+func (v scope) clause() sq.Sqlizer {
+	switch {
+	case v.all:
+		return sq.Expr("TRUE")
+	case len(v.setIDs) == 0:
+		return sq.Expr("FALSE")
 	}
-	return sq.Expr(colAuthzSetID+" = ANY(?::bigint[])", ids), nil
+	return sq.Expr(colAuthzSetID+" = ANY(?::bigint[])", v.setIDs)
+}
+
+// visibleScope resolves dc once; both the WHERE clause and the
+// per-set page walk (ListRecords) are derived from it.
+func (s *Store) visibleScope(ctx context.Context, q querier, dc discovery.Context) (scope, error) {
+	if dc.Unfiltered() {
+		return scope{all: true}, nil
+	}
+	ids, err := s.resolveVisibleSets(ctx, q, dc.AuthorizedResources)
+	if err != nil {
+		return scope{}, err
+	}
+	return scope{setIDs: ids}, nil
+}
+
+// narrowByAuthz intersects the scope with the authz sets that hold every
+// path of an explicit authz= filter (or the empty set for authz=null): an
+// explicit filter can only ever narrow what is visible.
+func (s *Store) narrowByAuthz(ctx context.Context, q querier, v scope, paths []string, null bool) (scope, error) {
+	var cond string
+	var args []any
+	if null {
+		cond = "n_paths = 0"
+	} else {
+		norm := make([]string, 0, len(paths))
+		for _, p := range paths {
+			norm = append(norm, discovery.NormalizePath(p))
+		}
+		cond, args = "paths @> $1::text[]", []any{norm}
+	}
+	if null && len(paths) > 0 {
+		return scope{setIDs: nil}, nil // empty and containing a path: nothing
+	}
+	rows, err := q.Query(ctx, "SELECT id FROM authz_set WHERE "+cond, args...)
+	if err != nil {
+		return scope{}, fmt.Errorf("repository: match authz filter: %w", classify(err))
+	}
+	defer rows.Close()
+	match := map[int64]bool{}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return scope{}, fmt.Errorf("repository: scan authz set: %w", err)
+		}
+		match[id] = true
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return scope{}, fmt.Errorf("repository: match authz filter: %w", classify(err))
+	}
+	if v.all {
+		return scope{setIDs: ids}, nil
+	}
+	var both []int64
+	for _, id := range v.setIDs {
+		if match[id] {
+			both = append(both, id)
+		}
+	}
+	return scope{setIDs: both}, nil
+}
+
+// pageBySets is the access path for a filtered list page with no other
+// filter: walk the (authz_set_id, did) index of each visible set from the
+// start key, take the first n dids of each (index-only), merge, keep the
+// first n, then fetch those rows by primary key. Its cost is bounded by
+// sets × n index entries whatever the caller's selectivity, where a scan of
+// the did index with the set test as a filter costs n / selectivity rows.
+// See docs/schema.md.
+//
+// objectsOnly skips blank records (size is NULL until a blank record is
+// filled with its size and checksums); size is an INCLUDE column of the
+// index, so the walk stays index-only.
+func pageBySets(ids []int64, start string, n uint64, objectsOnly bool) sq.Sqlizer {
+	cond := ""
+	if objectsOnly {
+		cond = " AND i.size IS NOT NULL"
+	}
+	return sq.Expr(`r.did = ANY(ARRAY(
+		SELECT x.did FROM unnest(?::bigint[]) AS vs(id)
+		CROSS JOIN LATERAL (
+			SELECT i.did FROM record i
+			WHERE i.authz_set_id = vs.id AND i.did > ?`+cond+`
+			ORDER BY i.did LIMIT ?) x
+		ORDER BY x.did LIMIT ?))`, ids, start, n, n)
 }
 
 // resolveVisibleSetsSQL: a grant on g covers every (set, path) that has a

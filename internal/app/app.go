@@ -89,6 +89,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		HideExistence: cfg.HideExistence, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
 		Version: Version, Commit: Commit, Hostname: cfg.DRSHostname, DRSCompactPrefix: cfg.DRSCompactPrefix,
 		DRSMaxBulk: cfg.DRSMaxBulk, DRSServiceInfo12: cfg.DRSServiceInfo12, OpenAPI: openapi.Document,
+		DRSBearerIssuers: nonEmptyList(cfg.JWTIssuer),
 	}, store, a.Policy, a.authn, a.Settings, log)
 	if err != nil {
 		return fail(err)
@@ -145,4 +146,12 @@ func (a *App) Close() {
 	if a.Store != nil {
 		a.Store.Close()
 	}
+}
+
+// nonEmptyList is []string{v}, or nil when v is "".
+func nonEmptyList(v string) []string {
+	if v == "" {
+		return nil
+	}
+	return []string{v}
 }

@@ -1,0 +1,284 @@
+package api
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/datacommons/indexd"
+)
+
+// drsObject is a GA4GH DRS 1.5 DrsObject. Optional fields are omitted when
+// absent: no DRS schema is nullable, so nothing here is ever null.
+type drsObject struct {
+	ID            string            `json:"id"`
+	Name          string            `json:"name,omitempty"`
+	SelfURI       string            `json:"self_uri"`
+	Size          int64             `json:"size"`
+	CreatedTime   string            `json:"created_time"`
+	UpdatedTime   string            `json:"updated_time,omitempty"`
+	Version       string            `json:"version,omitempty"`
+	Checksums     []drsChecksum     `json:"checksums"`
+	AccessMethods []drsAccessMethod `json:"access_methods,omitempty"`
+	Description   string            `json:"description,omitempty"`
+	Aliases       []string          `json:"aliases,omitempty"`
+}
+
+type drsChecksum struct {
+	Checksum string `json:"checksum"`
+	Type     string `json:"type"`
+}
+
+// drsAccessMethod is one way to fetch an object's bytes. access_id is always
+// present; access_url only for public protocols (https, http, ftp).
+type drsAccessMethod struct {
+	Type           string             `json:"type"`
+	AccessID       string             `json:"access_id"`
+	AccessURL      *drsAccessURL      `json:"access_url,omitempty"`
+	Authorizations *drsAuthorizations `json:"authorizations,omitempty"`
+}
+
+// drsAccessURL is a DRS AccessURL.
+type drsAccessURL struct {
+	URL string `json:"url"`
+}
+
+// drsAuthorizations is a DRS Authorizations object.
+type drsAuthorizations struct {
+	DrsObjectID       string   `json:"drs_object_id,omitempty"`
+	SupportedTypes    []string `json:"supported_types"`
+	BearerAuthIssuers []string `json:"bearer_auth_issuers,omitempty"`
+}
+
+// drsChecksumTypes maps indexd hash types to DRS checksum type names (IANA
+// "Hash Name String" where one exists), in the order they are listed.
+// indexd's "crc" is a CRC-32 (8 hex digits); it is reported as "crc32", not
+// "crc32c": CRC-32C is a different polynomial and labelling it so would make
+// client-side verification fail.
+var drsChecksumTypes = []struct{ indexd, drs string }{
+	{"sha256", "sha-256"},
+	{"sha512", "sha-512"},
+	{"sha1", "sha1"},
+	{"md5", "md5"},
+	{"crc", "crc32"},
+	{"etag", "etag"},
+}
+
+// DRSChecksumType returns the DRS checksum type for an indexd hash type
+// ("" when the type is not one indexd stores).
+func DRSChecksumType(indexdType string) string {
+	for _, t := range drsChecksumTypes {
+		if t.indexd == indexdType {
+			return t.drs
+		}
+	}
+	return ""
+}
+
+func drsChecksums(h map[string]string) []drsChecksum {
+	out := make([]drsChecksum, 0, len(h))
+	for _, t := range drsChecksumTypes {
+		if v, ok := h[t.indexd]; ok && v != "" {
+			out = append(out, drsChecksum{Checksum: v, Type: t.drs})
+		}
+	}
+	return out
+}
+
+// drsSchemes maps a URL scheme to the DRS AccessMethod type. The DRS 1.5
+// enum has no "http": plain-http URLs are listed as type "https" with their
+// real http:// URL in access_url. Schemes not listed here (az://, abfss://,
+// …) have no DRS type and are not listed as access methods.
+var drsSchemes = map[string]string{
+	"s3": "s3", "gs": "gs", "https": "https", "http": "https", "ftp": "ftp",
+	"file": "file", "gsiftp": "gsiftp", "globus": "globus", "htsget": "htsget",
+}
+
+// publicSchemes get their access_url inline; every other type needs the
+// access endpoint (and read-storage).
+var publicSchemes = map[string]bool{"https": true, "http": true, "ftp": true}
+
+// drsMethod is an access method with the stored URL it stands for.
+type drsMethod struct {
+	drsAccessMethod
+	url string
+}
+
+// drsMethods lists the record's access methods in URL order. access_id is
+// the URL's scheme for its first URL of that scheme, then scheme-2,
+// scheme-3, … — stable while the record's urls keep their order.
+func drsMethods(urls []string) []drsMethod {
+	var out []drsMethod
+	seen := map[string]int{}
+	for _, u := range urls {
+		scheme := urlScheme(u)
+		typ, ok := drsSchemes[scheme]
+		if !ok {
+			continue
+		}
+		seen[scheme]++
+		id := scheme
+		if n := seen[scheme]; n > 1 {
+			id = scheme + "-" + strconv.Itoa(n)
+		}
+		m := drsMethod{drsAccessMethod: drsAccessMethod{Type: typ, AccessID: id}, url: u}
+		if publicSchemes[scheme] {
+			m.AccessURL = &drsAccessURL{URL: u}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func urlScheme(u string) string {
+	i := strings.Index(u, "://")
+	if i <= 0 {
+		return ""
+	}
+	return strings.ToLower(u[:i])
+}
+
+// isDRSObject reports whether a record can be a DrsObject: DRS requires a
+// size and at least one checksum, which a blank record (an upload in
+// progress) does not have yet.
+func isDRSObject(r *indexd.Record) bool {
+	return r.Size != nil && len(drsChecksums(r.Hashes)) > 0
+}
+
+// drsTime formats a timestamp in RFC 3339 (UTC).
+func drsTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// toDRS maps a record to a DrsObject. host is the hostname for the
+// hostname-based self URI. The caller checks isDRSObject first.
+func (s *Server) toDRS(r *indexd.Record, host string) drsObject {
+	o := drsObject{
+		ID:        r.DID,
+		SelfURI:   s.selfURI(r.DID, host),
+		Checksums: drsChecksums(r.Hashes),
+	}
+	if r.Size != nil {
+		o.Size = *r.Size
+	}
+	created, updated := r.CreatedDate, r.UpdatedDate
+	if r.ContentCreatedDate != nil {
+		created = *r.ContentCreatedDate
+	}
+	if r.ContentUpdatedDate != nil {
+		updated = *r.ContentUpdatedDate
+	}
+	o.CreatedTime, o.UpdatedTime = drsTime(created), drsTime(updated)
+	if r.FileName != nil {
+		o.Name = *r.FileName
+	}
+	if r.Version != nil {
+		o.Version = *r.Version
+	}
+	if r.Description != nil {
+		o.Description = *r.Description
+	}
+	if len(r.Aliases) > 0 {
+		o.Aliases = append([]string(nil), r.Aliases...)
+	}
+	auth := s.accessAuthorizations()
+	for _, m := range drsMethods(r.URLs) {
+		am := m.drsAccessMethod
+		am.Authorizations = auth
+		o.AccessMethods = append(o.AccessMethods, am)
+	}
+	return o
+}
+
+// accessAuthorizations says how to authorize the access endpoint: a bearer
+// token (from the configured issuer, when one is configured).
+func (s *Server) accessAuthorizations() *drsAuthorizations {
+	return &drsAuthorizations{SupportedTypes: []string{"BearerAuth"}, BearerAuthIssuers: s.cfg.DRSBearerIssuers}
+}
+
+// selfURI is drs://<host>/<percent-encoded id>, or, when a compact prefix is
+// configured, drs://<prefix>:<percent-encoded accession>, the accession
+// being the did without "<prefix>/" or the default prefix.
+func (s *Server) selfURI(did, host string) string {
+	if p := s.cfg.DRSCompactPrefix; p != "" {
+		acc := did
+		switch {
+		case strings.HasPrefix(did, p+"/") && len(did) > len(p)+1:
+			acc = did[len(p)+1:]
+		case s.cfg.DefaultPrefix != "" && strings.HasPrefix(did, s.cfg.DefaultPrefix) && len(did) > len(s.cfg.DefaultPrefix):
+			acc = did[len(s.cfg.DefaultPrefix):]
+		}
+		return "drs://" + p + ":" + EncodeDRSID(acc)
+	}
+	return "drs://" + host + "/" + EncodeDRSID(did)
+}
+
+// EncodeDRSID percent-encodes every byte outside the DRS id alphabet
+// [A-Za-z0-9._~-] (so "/" becomes %2F and ":" %3A), as DRS requires for ids
+// in hostname-based URIs and API paths.
+func EncodeDRSID(id string) string {
+	var b strings.Builder
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteString("%" + strings.ToUpper(strconv.FormatUint(uint64(c)>>4, 16)) + strings.ToUpper(strconv.FormatUint(uint64(c)&15, 16)))
+	}
+	return b.String()
+}
+
+// drsTarget is objects/{object_id}[/access/{access_id}].
+type drsTarget struct {
+	ID       string
+	AccessID string
+	Access   bool
+}
+
+// ParseDRSTarget parses the rest of a path after /objects/, as the client
+// sent it (still percent-encoded). The "/access/" separator is found before
+// decoding, so an id sent percent-encoded (dg.1%2Fx%2Faccess%2Fy) is never
+// mistaken for an access path. Exported for fuzzing; errors are ErrInvalid.
+func ParseDRSTarget(raw string) (drsTarget, error) {
+	var t drsTarget
+	raw = strings.TrimSuffix(raw, "/")
+	idRaw := raw
+	if i := strings.LastIndex(raw, "/access/"); i >= 0 {
+		idRaw, t.Access = raw[:i], true
+		acc, err := url.PathUnescape(raw[i+len("/access/"):])
+		if err != nil {
+			return t, indexd.Invalidf("access_id is not validly percent-encoded")
+		}
+		if acc == "" || strings.Contains(acc, "/") || len(acc) > 64 {
+			return t, indexd.Invalidf("access_id must be one non-empty path segment")
+		}
+		t.AccessID = acc
+	} else if strings.HasSuffix(raw, "/access") {
+		return t, indexd.Invalidf("access_id is required: objects/{object_id}/access/{access_id}")
+	}
+	id, err := url.PathUnescape(idRaw)
+	if err != nil {
+		return t, indexd.Invalidf("object_id is not validly percent-encoded")
+	}
+	if err := indexd.ValidateID(id); err != nil {
+		return t, err
+	}
+	t.ID = id
+	return t, nil
+}
+
+// ParseExpand parses the expand flag: true or false in any letter case
+// ("" when absent means false). Bundles are not supported, so the flag
+// changes nothing; it is still validated.
+func ParseExpand(v string, present bool) (bool, error) {
+	if !present {
+		return false, nil
+	}
+	switch strings.ToLower(v) {
+	case "true", "1":
+		return true, nil
+	case "false", "0":
+		return false, nil
+	}
+	return false, indexd.Invalidf("expand must be true or false")
+}

@@ -1,0 +1,103 @@
+package integration
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestLimits: oversized bodies, limit and bulk caps answer clear 4xx JSON.
+func TestLimits(t *testing.T) {
+	e := Start(t)
+	w := e.Writer()
+	big := `{"form":"object","size":1,"hashes":{"md5":"0123456789abcdef0123456789abcdef"},"urls":[],"file_name":"` + strings.Repeat("x", 2<<20) + `"}`
+	cases := []struct {
+		name, method, path string
+		body               any
+		want               int
+	}{
+		{"body over 1M", http.MethodPost, "/index", big, http.StatusRequestEntityTooLarge},
+		{"limit above 1024", http.MethodGet, "/index?limit=1025", nil, http.StatusBadRequest},
+		{"negative limit", http.MethodGet, "/index?limit=-1", nil, http.StatusBadRequest},
+		{"limit not a number", http.MethodGet, "/index?limit=ten", nil, http.StatusBadRequest},
+		{"bulk over 1024 ids", http.MethodPost, "/bulk/documents", manyIDs(1025), http.StatusBadRequest},
+		{"empty bulk", http.MethodPost, "/bulk/documents", []string{}, http.StatusBadRequest},
+		{"guid mint over cap", http.MethodGet, "/guid/mint?count=10001", nil, http.StatusBadRequest},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := e.Do(c.method, c.path, w, c.body)
+			if r.Status != c.want {
+				t.Fatalf("status %d, want %d: %.200s", r.Status, c.want, r.Body)
+			}
+			if msg, _ := r.Map(t)["error"].(string); msg == "" {
+				t.Fatalf("no error message: %s", r.Body)
+			}
+		})
+	}
+	if r := e.Do(http.MethodGet, "/index?limit=1024", "", nil); r.Status != http.StatusOK {
+		t.Fatalf("limit=1024: %d", r.Status)
+	}
+}
+
+func manyIDs(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = "id-" + strings.Repeat("0", 3) + string(rune('a'+i%26)) + "-" + itoa(i)
+	}
+	return out
+}
+
+func itoa(i int) string {
+	if i == 0 {
+		return "0"
+	}
+	var b []byte
+	for ; i > 0; i /= 10 {
+		b = append([]byte{byte('0' + i%10)}, b...)
+	}
+	return string(b)
+}
+
+// TestSlowClientGuard: a client that never finishes its headers is cut off
+// by the server's header timeout (slowloris guard) instead of holding a
+// connection forever.
+func TestSlowClientGuard(t *testing.T) {
+	e := Start(t)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("GET /index HTTP/1.1\r\nHost: x\r\nX-Slow: ")); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	// Keep trickling a byte a second; the server must still close.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 15; i++ {
+			time.Sleep(time.Second)
+			if _, err := conn.Write([]byte("a")); err != nil {
+				return
+			}
+		}
+	}()
+	_, err = io.ReadAll(bufio.NewReader(conn))
+	elapsed := time.Since(start)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("server kept a slow client for %v", elapsed)
+	}
+	if elapsed > 12*time.Second {
+		t.Fatalf("server closed the slow client only after %v", elapsed)
+	}
+	<-done
+}
