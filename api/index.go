@@ -503,7 +503,7 @@ func (s *Server) createBlankVersion(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	cur, err := s.store.GetForWrite(ctx, s.candidates(id))
+	cur, err := s.recordForWrite(c, id)
 	if err != nil {
 		return err
 	}
@@ -562,7 +562,7 @@ func (s *Server) fillBlank(c echo.Context) error {
 // check on old ∪ new authz, then the rev-guarded write.
 func (s *Server) update(c echo.Context, id, rev string, u indexd.RecordUpdate) error {
 	ctx := c.Request().Context()
-	cur, err := s.store.GetForWrite(ctx, s.candidates(id))
+	cur, err := s.recordForWrite(c, id)
 	if err != nil {
 		return err
 	}
@@ -651,7 +651,7 @@ func (s *Server) updateAllVersions(c echo.Context, id string) error {
 		}
 	}
 	ctx := c.Request().Context()
-	cur, err := s.store.GetForWrite(ctx, s.candidates(id))
+	cur, err := s.recordForWrite(c, id)
 	if err != nil {
 		return err
 	}
@@ -697,7 +697,7 @@ func (s *Server) indexPost(c echo.Context) error {
 		if err := indexd.ValidateNew(&n, false); err != nil {
 			return err
 		}
-		cur, err := s.store.GetForWrite(c.Request().Context(), s.candidates(t.ID))
+		cur, err := s.recordForWrite(c, t.ID)
 		if err != nil {
 			return err
 		}
@@ -732,7 +732,7 @@ func (s *Server) indexDelete(c echo.Context) error {
 		if rev == "" {
 			return indexd.Invalidf("rev is required")
 		}
-		cur, err := s.store.GetForWrite(ctx, s.candidates(t.ID))
+		cur, err := s.recordForWrite(c, t.ID)
 		if err != nil {
 			return err
 		}
@@ -747,7 +747,7 @@ func (s *Server) indexDelete(c echo.Context) error {
 		}
 		return c.NoContent(http.StatusOK)
 	case "aliases":
-		cur, err := s.store.GetForWrite(ctx, s.candidates(t.ID))
+		cur, err := s.recordForWrite(c, t.ID)
 		if err != nil {
 			return err
 		}
@@ -794,7 +794,7 @@ func (s *Server) writeAliases(c echo.Context, id string, replace bool) error {
 		names = append(names, a.Value)
 	}
 	ctx := c.Request().Context()
-	cur, err := s.store.GetForWrite(ctx, s.candidates(id))
+	cur, err := s.recordForWrite(c, id)
 	if err != nil {
 		return err
 	}
@@ -806,4 +806,20 @@ func (s *Server) writeAliases(c echo.Context, id string, replace bool) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, aliasBody(aliases))
+}
+
+// recordForWrite loads the record a write applies to, without visibility
+// filtering: writes are authorized by the policy service. Under
+// hide_existence a record the caller cannot see is "not found" to writes
+// too, so a 409 or 403 cannot reveal that it exists.
+func (s *Server) recordForWrite(c echo.Context, id string) (*indexd.Record, error) {
+	ctx := c.Request().Context()
+	if !s.cfg.HideExistence {
+		return s.store.GetForWrite(ctx, s.candidates(id))
+	}
+	dc, err := s.discoveryContext(c)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.GetRecord(ctx, dc, s.candidates(id))
 }

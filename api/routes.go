@@ -50,8 +50,8 @@ type Route struct {
 
 func (s *Server) register(routes []Route) error {
 	for _, r := range routes {
-		if r.Need == needUnset {
-			return fmt.Errorf("api: route %s %s declares no permission", r.Method, r.Path)
+		if r.Need < NeedNothing || r.Need > NeedAdmin {
+			return fmt.Errorf("api: route %s %s declares no known permission (%d)", r.Method, r.Path, r.Need)
 		}
 		if r.handler == nil {
 			return fmt.Errorf("api: route %s %s has no handler", r.Method, r.Path)

@@ -22,7 +22,9 @@ package identity
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -36,6 +38,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jws"
 	"github.com/lestrrat-go/jwx/v3/jwt"
+	gocache "github.com/patrickmn/go-cache"
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/sync/singleflight"
 
@@ -125,6 +128,12 @@ type Authenticator struct {
 	admins AdminStore
 	mode   mode
 
+	// verified remembers (user, password, stored hash) triples that passed
+	// bcrypt recently, keyed by their SHA-256: a repeat request skips the
+	// deliberate slowness of bcrypt, while a deleted user or a changed
+	// password (a different stored hash) misses at once.
+	verified *gocache.Cache
+
 	jwks        *jwk.Cache
 	cancel      context.CancelFunc
 	refreshes   singleflight.Group
@@ -138,7 +147,7 @@ type Authenticator struct {
 // service starts while the JWKS is unreachable (tokens are then
 // ErrUnavailable until it can be fetched).
 func New(cfg Config, admins AdminStore) (*Authenticator, error) {
-	a := &Authenticator{cfg: cfg, admins: admins}
+	a := &Authenticator{cfg: cfg, admins: admins, verified: gocache.New(verifiedTTL, time.Minute)}
 	if cfg.JWKSTimeout <= 0 {
 		a.cfg.JWKSTimeout = DefaultJWKSTimeout
 	}
@@ -269,11 +278,28 @@ func (a *Authenticator) basic(ctx context.Context, cred string) (policy.Caller, 
 	if !found {
 		hash = dummyHash
 	}
+	key := verifiedKey(username, password, hash)
+	if _, ok := a.verified.Get(key); ok && found {
+		return policy.Caller{BasicAdmin: true, Username: username}, nil
+	}
 	cmpErr := bcrypt.CompareHashAndPassword([]byte(hash), []byte(password))
 	if !found || cmpErr != nil {
 		return policy.Caller{}, unauthenticated("unknown user or wrong password")
 	}
+	a.verified.SetDefault(key, struct{}{})
 	return policy.Caller{BasicAdmin: true, Username: username}, nil
+}
+
+// verifiedTTL bounds how long a verified basic credential skips bcrypt.
+const verifiedTTL = 5 * time.Minute
+
+func verifiedKey(username, password, hash string) string {
+	h := sha256.New()
+	for _, part := range []string{username, password, hash} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // jwtShaped reports whether s looks like a compact JWS: three base64url

@@ -660,3 +660,35 @@ func FuzzAuthenticate(f *testing.F) {
 		}
 	})
 }
+
+// TestBasicVerifiedCache: a verified credential skips bcrypt on repeat, but a
+// deleted user or a changed password is refused at once.
+func TestBasicVerifiedCache(t *testing.T) {
+	admins := newAdmins(t)
+	a, err := identity.New(identity.Config{}, admins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := 0; i < 2; i++ {
+		c, err := a.Authenticate(ctx, basicHeader("root", "s3cret"))
+		if err != nil || !c.BasicAdmin || c.Username != "root" {
+			t.Fatalf("try %d: %+v, %v", i, c, err)
+		}
+	}
+	if identity.VerifiedCount(a) != 1 {
+		t.Fatalf("verified cache holds %d entries, want 1", identity.VerifiedCount(a))
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte("n3w-secret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admins.hashes["root"] = string(h) // password changed
+	if _, err := a.Authenticate(ctx, basicHeader("root", "s3cret")); !errors.Is(err, identity.ErrUnauthenticated) {
+		t.Fatalf("old password after a change: %v, want ErrUnauthenticated", err)
+	}
+	delete(admins.hashes, "root") // user deleted
+	if _, err := a.Authenticate(ctx, basicHeader("root", "n3w-secret")); !errors.Is(err, identity.ErrUnauthenticated) {
+		t.Fatalf("deleted user: %v, want ErrUnauthenticated", err)
+	}
+}

@@ -14,8 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/datacommons/indexd/discovery"
-	"github.com/datacommons/indexd/identity"
 	"github.com/datacommons/indexd/internal/app"
 	"github.com/datacommons/indexd/internal/testdb"
 	"github.com/datacommons/indexd/policy/policytest"
@@ -195,10 +196,14 @@ func (r *Response) MustStatus(t testing.TB, want int) *Response {
 // AddAdmin creates a basic-auth admin user and returns its header value.
 func (e *Env) AddAdmin(user, pw string) string {
 	e.T.Helper()
-	h, err := identity.HashPassword(pw)
+	// Production hashes use cost 12 (identity.HashPassword); verification
+	// follows the stored hash's cost, and cost 12 under -race on two busy
+	// cores takes seconds per request, so test admins use the minimum cost.
+	hb, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
 	if err != nil {
 		e.T.Fatal(err)
 	}
+	h := string(hb)
 	if err := e.App.Store.PutAdmin(context.Background(), user, h); err != nil {
 		e.T.Fatal(err)
 	}

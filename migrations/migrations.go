@@ -5,9 +5,12 @@ package migrations
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"embed"
+	"encoding/hex"
 	"fmt"
+	"io/fs"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -48,4 +51,17 @@ func Version(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
 		return 0, fmt.Errorf("migrations: version: %w", err)
 	}
 	return v, nil
+}
+
+// Checksum identifies the embedded migrations (names and contents): a
+// database built from them can be reused while the checksum is unchanged.
+func Checksum() string {
+	entries, _ := fs.ReadDir(files, ".")
+	h := sha256.New()
+	for _, e := range entries { // ReadDir sorts by name
+		b, _ := fs.ReadFile(files, e.Name())
+		fmt.Fprintf(h, "%s\x00%d\x00", e.Name(), len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }

@@ -23,9 +23,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"path/filepath"
-	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -319,62 +316,9 @@ func databaseExists(ctx context.Context, conn *pgx.Conn, name string) (bool, err
 // migrationsHash returns the hex SHA-256 over the names and contents of
 // <repo>/migrations/*.sql, in name order.
 func migrationsHash() (string, error) {
-	dir, err := migrationsDir()
-	if err != nil {
-		return "", err
-	}
-	files, err := filepath.Glob(filepath.Join(dir, "*.sql"))
-	if err != nil {
-		return "", fmt.Errorf("list migrations in %s: %w", dir, err)
-	}
-	if len(files) == 0 {
-		return "", fmt.Errorf("no *.sql migrations found in %s", dir)
-	}
-	slices.Sort(files)
-	h := sha256.New()
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return "", fmt.Errorf("read migration: %w", err)
-		}
-		fmt.Fprintf(h, "%s\x00%d\x00", filepath.Base(f), len(b))
-		h.Write(b)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// migrationsDir finds <repo>/migrations: from this source file's location
-// when the binary was built without -trimpath, else by walking up from the
-// working directory (go test runs in the package directory) to go.mod.
-func migrationsDir() (string, error) {
-	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
-		dir := filepath.Join(filepath.Dir(file), "..", "..", "migrations")
-		if isDir(dir) {
-			return filepath.Clean(dir), nil
-		}
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("locate migrations: %w", err)
-	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		if isFile(filepath.Join(dir, "go.mod")) && isDir(filepath.Join(dir, "migrations")) {
-			return filepath.Join(dir, "migrations"), nil
-		}
-		if filepath.Dir(dir) == dir {
-			return "", fmt.Errorf("locate migrations: no go.mod with a migrations directory above %s", wd)
-		}
-	}
-}
-
-func isDir(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.IsDir()
-}
-
-func isFile(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.Mode().IsRegular()
+	// The embedded migrations are what the template is built from, so they,
+	// not the files on disk, name it.
+	return migrations.Checksum(), nil
 }
 
 // withDatabase returns connString with its database replaced by name. URL

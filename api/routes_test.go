@@ -1,0 +1,172 @@
+package api
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/datacommons/indexd"
+	"github.com/datacommons/indexd/discovery"
+	"github.com/datacommons/indexd/policy"
+)
+
+// routeAuthn: "" is anonymous, "Bearer tok" a token holder, "Basic admin" a
+// basic-auth admin; anything else is rejected.
+type routeAuthn struct{}
+
+func (routeAuthn) Authenticate(_ context.Context, h string) (policy.Caller, error) {
+	switch h {
+	case "":
+		return policy.Caller{}, nil
+	case "Bearer tok":
+		return policy.Caller{Token: "tok"}, nil
+	case "Basic admin":
+		return policy.Caller{BasicAdmin: true, Username: "admin"}, nil
+	}
+	return policy.Caller{}, indexd.ErrUnauthenticated
+}
+
+// routePolicy grants nothing.
+type routePolicy struct{}
+
+func (routePolicy) Mapping(context.Context, policy.Caller) (policy.Mapping, error) {
+	return policy.Mapping{}, nil
+}
+
+func (routePolicy) Authorize(context.Context, policy.Caller, []policy.Request) (bool, error) {
+	return false, nil
+}
+
+func newRouteTestServer(t *testing.T) *Server {
+	t.Helper()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	s, err := New(Config{}, nil, routePolicy{}, routeAuthn{}, NewSettingsHolder(discovery.DefaultSettings()), quiet)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return s
+}
+
+func TestRoutesEveryRouteDeclaresANeed(t *testing.T) {
+	s := newRouteTestServer(t)
+	declared := map[string]Need{}
+	for _, r := range s.Routes() {
+		switch r.Need {
+		case NeedNothing, NeedDiscover, NeedWrite, NeedAdmin:
+		default:
+			t.Errorf("route %s %s declares %v", r.Method, r.Path, r.Need)
+		}
+		declared[r.Method+" "+r.Path] = r.Need
+	}
+	if len(declared) < 20 {
+		t.Fatalf("only %d routes registered", len(declared))
+	}
+	// Nothing reaches Echo except through register.
+	for _, er := range s.echo.Routes() {
+		if _, ok := declared[er.Method+" "+er.Path]; !ok {
+			t.Errorf("route %s %s is served but declares no permission", er.Method, er.Path)
+		}
+	}
+}
+
+// The permission of each kind of route. A new public route, or a read
+// declared as anything but a discovery read, must be looked at.
+func TestRoutesNeedsByKind(t *testing.T) {
+	public := map[string]bool{
+		"GET /_status": true, "GET /_version": true, "GET /openapi.yaml": true, "GET /guid/mint": true,
+	}
+	for _, r := range newRouteTestServer(t).Routes() {
+		key := r.Method + " " + r.Path
+		var want Need
+		switch {
+		case public[key]:
+			want = NeedNothing
+		case strings.HasPrefix(r.Path, "/admin/"):
+			want = NeedAdmin
+		case r.Method == http.MethodGet, r.Method == http.MethodOptions,
+			strings.HasPrefix(r.Path, drsBase+"/"), // DRS POSTs are reads
+			key == "POST /bulk/documents":
+			want = NeedDiscover
+		default:
+			want = NeedWrite
+		}
+		if r.Need != want {
+			t.Errorf("%s declares %v, want %v", key, r.Need, want)
+		}
+	}
+}
+
+func TestRoutesWithoutPermissionStopTheServer(t *testing.T) {
+	testRefusedNeeds(t, needUnset)
+}
+
+// A Need outside the declared set is no permission either: register must
+// refuse it rather than serve the route unwrapped (as public).
+// Fix (api/routes.go, register): refuse r.Need < NeedNothing || r.Need > NeedAdmin.
+func TestRoutesUnknownNeedStopsTheServer(t *testing.T) {
+	testRefusedNeeds(t, Need(-1), NeedAdmin+1)
+}
+
+func testRefusedNeeds(t *testing.T, needs ...Need) {
+	s := newRouteTestServer(t)
+	for _, need := range needs {
+		// PATCH: no catch-all route answers it, so serving it proves registration.
+		err := s.RegisterForTest(http.MethodPatch, "/x-unset", need)
+		if err == nil {
+			t.Errorf("registering a route with need %d succeeded", int(need))
+			continue
+		}
+		if !strings.Contains(err.Error(), "PATCH /x-unset") {
+			t.Errorf("error %q does not name the route", err)
+		}
+	}
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodPatch, "/x-unset", nil))
+	if rec.Code == http.StatusNoContent {
+		t.Fatalf("a route refused at registration is served")
+	}
+	for _, r := range s.Routes() {
+		if r.Path == "/x-unset" {
+			t.Fatalf("a refused route was recorded")
+		}
+	}
+}
+
+// The wrappers a Need puts around a handler.
+func TestRoutesNeedIsEnforced(t *testing.T) {
+	s := newRouteTestServer(t)
+	for path, need := range map[string]Need{"/t/public": NeedNothing, "/t/discover": NeedDiscover, "/t/write": NeedWrite, "/t/admin": NeedAdmin} {
+		if err := s.RegisterForTest(http.MethodPost, path, need); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		path, auth string
+		want       int
+		body       string
+	}{
+		{"/t/public", "", 204, ""},
+		{"/t/public", "Bearer bad", 401, `{"error":"unauthorized"}`},
+		{"/t/discover", "", 204, ""},
+		{"/t/write", "", 401, `{"error":"unauthorized"}`},
+		{"/t/write", "Bearer tok", 204, ""}, // the handler asks the policy service itself
+		{"/t/admin", "", 401, `{"error":"unauthorized"}`},
+		{"/t/admin", "Bearer tok", 403, `{"error":"forbidden"}`},
+		{"/t/admin", "Basic admin", 204, ""},
+	}
+	for _, c := range cases {
+		req := httptest.NewRequest(http.MethodPost, c.path, nil)
+		if c.auth != "" {
+			req.Header.Set("Authorization", c.auth)
+		}
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, req)
+		if rec.Code != c.want || strings.TrimSpace(rec.Body.String()) != c.body {
+			t.Errorf("POST %s by %q: %d %q, want %d %q", c.path, c.auth, rec.Code, rec.Body.String(), c.want, c.body)
+		}
+	}
+}

@@ -1,0 +1,202 @@
+package integration
+
+// Runtime discovery settings (SPEC §2, §3): admins change them over HTTP,
+// every change is audited (who, when, old, new), and every running instance
+// follows a change within about a second (LISTEN/NOTIFY), with a periodic
+// re-read as the safety net.
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// azAudit is GET /admin/discovery/audit.
+type azAudit struct {
+	Changes []struct {
+		ID        int64     `json:"id"`
+		ChangedBy string    `json:"changed_by"`
+		ChangedAt time.Time `json:"changed_at"`
+		Old       *struct {
+			AreRecordsDiscoverable bool     `json:"are_records_discoverable"`
+			GlobalDiscoveryAuthz   []string `json:"global_discovery_authz"`
+		} `json:"old_value"`
+		New struct {
+			AreRecordsDiscoverable bool     `json:"are_records_discoverable"`
+			GlobalDiscoveryAuthz   []string `json:"global_discovery_authz"`
+		} `json:"new_value"`
+	} `json:"changes"`
+}
+
+// azWaitStatus polls GET path until it answers want, for at most limit;
+// it returns how long that took, or fails.
+func azWaitStatus(t *testing.T, e *Env, path, auth string, want int, limit time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		r := azMust(t, e, http.MethodGet, path, auth, nil)
+		if r.Status == want {
+			return time.Since(start)
+		}
+		if time.Since(start) > limit {
+			t.Fatalf("GET %s still %d after %s, want %d: %s", path, r.Status, limit, want, r.Body)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestAuthzSettingsAdmin(t *testing.T) {
+	// A's and B's periodic re-read is off (an hour): B can only learn of a
+	// change made through A by NOTIFY.
+	a := Start(t, WithFiltering(), withSettingsPoll(time.Hour))
+	b := a.StartAnother(t, withSettingsPoll(time.Hour))
+	admin := azAddAdmin(t, a, "st-admin", "st-admin-password-1")
+	w := a.Writer()
+	a.Create(w, Rec("st-rec", "/programs/p1/projects/a"))
+	a.Create(w, Rec("st-empty"))
+
+	readerTok := Tok("st-reader")
+	a.Policy.SetUser(readerTok, "st-reader", map[string][]string{"/programs/p1": {"read", "create", "update", "delete"}})
+	reader := Bearer(readerTok)
+	policyAdminTok := Tok("st-policy-admin")
+	a.Policy.SetUser(policyAdminTok, "st-policy-admin", map[string][]string{"/services/indexd/admin": {"admin"}})
+	policyAdmin := Bearer(policyAdminTok)
+
+	for _, e := range []*Env{a, b} {
+		if r := azMust(t, e, "GET", "/index/st-rec", "", nil); r.Status != http.StatusForbidden {
+			t.Fatalf("filtering on: anonymous read %d %s", r.Status, r.Body)
+		}
+	}
+
+	t.Run("only admins", func(t *testing.T) {
+		cases := []struct {
+			method, path, auth string
+			body               any
+			want               int
+			wantBody           string
+		}{
+			{"GET", "/admin/discovery", "", nil, 401, azBodyUnauthorized},
+			{"PUT", "/admin/discovery", "", map[string]any{"are_records_discoverable": true}, 401, azBodyUnauthorized},
+			{"GET", "/admin/discovery/audit", "", nil, 401, azBodyUnauthorized},
+			{"GET", "/admin/discovery", reader, nil, 403, azBodyForbidden},
+			{"PUT", "/admin/discovery", reader, map[string]any{"are_records_discoverable": true}, 403, azBodyForbidden},
+			{"GET", "/admin/discovery/audit", reader, nil, 403, azBodyForbidden},
+			{"PUT", "/admin/discovery", Bearer(Tok("st-unknown")), map[string]any{"are_records_discoverable": true}, 401, azBodyUnauthorized},
+			{"PUT", "/admin/discovery", Basic("st-admin", "wrong-password-123"), map[string]any{"are_records_discoverable": true}, 401, azBodyUnauthorized},
+		}
+		for _, c := range cases {
+			r := azMust(t, a, c.method, c.path, c.auth, c.body)
+			if r.Status != c.want || !azSameBody(r.Body, c.wantBody) {
+				t.Errorf("%s %s by %.20q: %d %s, want %d %s", c.method, c.path, c.auth, r.Status, r.Body, c.want, c.wantBody)
+			}
+		}
+		if st := a.App.Settings.Get(); st.AreRecordsDiscoverable {
+			t.Fatalf("a refused change was applied: %+v", st)
+		}
+		var audit azAudit
+		r := azMust(t, a, "GET", "/admin/discovery/audit", admin, nil)
+		if r.Status != 200 || json.Unmarshal(r.Body, &audit) != nil {
+			t.Fatalf("audit: %d %s", r.Status, r.Body)
+		}
+		if len(audit.Changes) != 0 {
+			t.Fatalf("refused changes were audited: %s", r.Body)
+		}
+	})
+
+	t.Run("invalid changes are refused whole", func(t *testing.T) {
+		for _, body := range []any{
+			map[string]any{"are_records_discoverable": true, "global_discovery_authz": []string{"no-leading-slash"}},
+			map[string]any{"are_records_discoverable": "yes"},
+			map[string]any{"are_records_discoverable": true, "unknown": 1},
+		} {
+			r := azMust(t, a, "PUT", "/admin/discovery", admin, body)
+			var v map[string]string
+			if r.Status != 400 || json.Unmarshal(r.Body, &v) != nil || v["error"] == "" {
+				t.Errorf("PUT %v: %d %s, want 400 with a JSON error", body, r.Status, r.Body)
+			}
+		}
+		if st := a.App.Settings.Get(); st.AreRecordsDiscoverable {
+			t.Fatalf("an invalid change was applied: %+v", st)
+		}
+	})
+
+	t.Run("basic-auth admin change, audited, seen by the other instance", func(t *testing.T) {
+		r := azMust(t, a, "PUT", "/admin/discovery", admin, map[string]any{"are_records_discoverable": true})
+		var got struct {
+			AreRecordsDiscoverable bool     `json:"are_records_discoverable"`
+			GlobalDiscoveryAuthz   []string `json:"global_discovery_authz"`
+		}
+		if r.Status != 200 || json.Unmarshal(r.Body, &got) != nil || !got.AreRecordsDiscoverable || got.GlobalDiscoveryAuthz == nil || len(got.GlobalDiscoveryAuthz) != 0 {
+			t.Fatalf("PUT: %d %s", r.Status, r.Body)
+		}
+		// The instance that took the change applies it at once.
+		if r := azMust(t, a, "GET", "/index/st-empty", "", nil); r.Status != 200 {
+			t.Fatalf("A right after the change: anonymous read %d %s", r.Status, r.Body)
+		}
+		took := azWaitStatus(t, b, "/index/st-empty", "", 200, 2*time.Second)
+		t.Logf("instance B followed the change in %s", took)
+
+		var audit azAudit
+		ar := azMust(t, a, "GET", "/admin/discovery/audit", admin, nil)
+		if ar.Status != 200 || json.Unmarshal(ar.Body, &audit) != nil || len(audit.Changes) != 1 {
+			t.Fatalf("audit: %d %s", ar.Status, ar.Body)
+		}
+		c := audit.Changes[0]
+		if c.ChangedBy != "st-admin" || c.Old == nil || c.Old.AreRecordsDiscoverable || len(c.Old.GlobalDiscoveryAuthz) != 0 ||
+			!c.New.AreRecordsDiscoverable || len(c.New.GlobalDiscoveryAuthz) != 0 || time.Since(c.ChangedAt) > time.Minute || time.Until(c.ChangedAt) > time.Minute {
+			t.Fatalf("audit row: %s", ar.Body)
+		}
+	})
+
+	t.Run("policy admin change made on B, seen by A", func(t *testing.T) {
+		body := map[string]any{"are_records_discoverable": false, "global_discovery_authz": []string{"/open"}}
+		r := azMust(t, b, "PUT", "/admin/discovery", policyAdmin, body)
+		if r.Status != 200 {
+			t.Fatalf("PUT by policy admin: %d %s", r.Status, r.Body)
+		}
+		if r := azMust(t, b, "GET", "/index/st-empty", "", nil); r.Status != 403 {
+			t.Fatalf("B right after the change: %d %s", r.Status, r.Body)
+		}
+		took := azWaitStatus(t, a, "/index/st-empty", "", 403, 2*time.Second)
+		t.Logf("instance A followed the change in %s", took)
+		// The new global path now lets its holder discover everything, on both.
+		holderTok := Tok("st-open-holder")
+		a.Policy.SetUser(holderTok, "st-open-holder", map[string][]string{"/open": {"read"}})
+		for _, e := range []*Env{a, b} {
+			if r := azMust(t, e, "GET", "/index/st-empty", Bearer(holderTok), nil); r.Status != 200 {
+				t.Errorf("global discovery holder: %d %s", r.Status, r.Body)
+			}
+		}
+		var audit azAudit
+		ar := azMust(t, b, "GET", "/admin/discovery/audit", policyAdmin, nil)
+		if ar.Status != 200 || json.Unmarshal(ar.Body, &audit) != nil || len(audit.Changes) != 2 {
+			t.Fatalf("audit: %d %s", ar.Status, ar.Body)
+		}
+		c := audit.Changes[0] // newest first
+		if c.ChangedBy == "" || strings.Contains(c.ChangedBy, policyAdminTok) || c.Old == nil || !c.Old.AreRecordsDiscoverable ||
+			c.New.AreRecordsDiscoverable || strings.Join(c.New.GlobalDiscoveryAuthz, ",") != "/open" {
+			t.Fatalf("audit row: %s", ar.Body)
+		}
+		if audit.Changes[1].ID >= c.ID {
+			t.Fatalf("audit not newest first: %s", ar.Body)
+		}
+	})
+
+	t.Run("periodic re-read without NOTIFY", func(t *testing.T) {
+		c := a.StartAnother(t, withSettingsPoll(300*time.Millisecond))
+		if r := azMust(t, c, "GET", "/index/st-empty", "", nil); r.Status != 403 {
+			t.Fatalf("C before: %d %s", r.Status, r.Body)
+		}
+		// A change that bypasses SetSettings (no NOTIFY), as after a missed
+		// notification: only the re-read can find it.
+		if _, err := a.App.Store.Pool().Exec(context.Background(),
+			"UPDATE discovery_settings SET are_records_discoverable = true, version = version + 1"); err != nil {
+			t.Fatal(err)
+		}
+		took := azWaitStatus(t, c, "/index/st-empty", "", 200, 2*time.Second)
+		t.Logf("instance C re-read the settings in %s", took)
+	})
+}
