@@ -116,7 +116,7 @@ func cmdRun(ctx context.Context, stdout io.Writer, getenv func(string) string) e
 	}
 	fmt.Fprintf(stdout, `
 try:
-  curl -s %[1]s/index                                          # anonymous: nothing while filtering is on
+  curl -s %[1]s/index                                          # anonymous: only /programs/open
   curl -s -H "Authorization: Bearer $ALICE_TOKEN" %[1]s/index   # alice: programs/p1
   curl -s -H "Authorization: Bearer $BOB_TOKEN" %[1]s/index     # bob: programs/p2
   curl -s -H "Authorization: Bearer $ALICE_TOKEN" %[1]s/ga4gh/drs/v1/objects/dg.DEMO/00000000-0000-4000-8000-000000000001

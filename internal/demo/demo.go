@@ -1,5 +1,7 @@
 // Package demo holds the embedded default's demo data: a static policy with
-// two users and an admin, and a handful of records across two programs.
+// two users and an admin, and a handful of records: two programs, an open
+// one everyone may discover, and a look-alike (/programs/p10) nobody is
+// granted.
 package demo
 
 import (
@@ -39,6 +41,7 @@ func Records() []indexd.NewRecord {
 		rec("dg.DEMO/00000000-0000-4000-8000-000000000003", "p2-reads.bam", "/programs/p2/projects/c", 4096, "2123456789abcdef0123456789abcdef"),
 		rec("dg.DEMO/00000000-0000-4000-8000-000000000004", "p2-notes.txt", "/programs/p2", 10, "3123456789abcdef0123456789abcdef"),
 		rec("dg.DEMO/00000000-0000-4000-8000-000000000005", "p10-lookalike.txt", "/programs/p10", 20, "4123456789abcdef0123456789abcdef"),
+		rec("dg.DEMO/00000000-0000-4000-8000-000000000006", "open-readme.txt", "/programs/open", 30, "5123456789abcdef0123456789abcdef"),
 	}
 }
 
