@@ -24,6 +24,7 @@ commands:
   settings get                  print the discovery settings
   settings set KEY=VALUE...     change them (are_records_discoverable=false, global_discovery_authz=/a,/b)
   token USER [TTL]              mint a token for USER with INDEXD_SIGNING_KEY (static policy mode)
+  bench [-n N] [FLAGS]          load harness: N synthetic records in indexd_bench, HTTP load, pgbench (bench -h)
 `
 
 func main() {
@@ -53,6 +54,8 @@ func run(args []string, stdin io.Reader, stdout io.Writer, getenv func(string) s
 		return cmdSettings(ctx, args[1:], stdout, getenv)
 	case "token":
 		return cmdToken(args[1:], stdout, getenv)
+	case "bench":
+		return cmdBench(ctx, args[1:], stdout, getenv)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
