@@ -157,4 +157,8 @@ const (
 	MaxBulkIDs      = 1024
 	MaxIDLength     = 256
 	MaxGUIDMintSize = 10000
+	// MaxOffset bounds indexd's page=N paging (an OFFSET reads every row it
+	// skips); deeper pages use the keyset cursor, which costs the same at
+	// any depth.
+	MaxOffset = 100_000
 )

@@ -57,6 +57,9 @@ func ParseListQuery(q url.Values) (listQuery, error) {
 			return lq, indexd.Invalidf("page must be a non-negative integer")
 		}
 		f.Page = n
+		if n*f.Limit > indexd.MaxOffset {
+			return lq, indexd.Invalidf("page × limit may not pass %d records: page deeper with start or next_cursor", indexd.MaxOffset)
+		}
 	}
 	if v, ok := single(q, "ids"); ok {
 		if lq.LimitGiven || f.Start != "" || f.Page >= 0 {

@@ -25,6 +25,8 @@ func TestLimits(t *testing.T) {
 		{"limit above 1024", http.MethodGet, "/index?limit=1025", nil, http.StatusBadRequest},
 		{"negative limit", http.MethodGet, "/index?limit=-1", nil, http.StatusBadRequest},
 		{"limit not a number", http.MethodGet, "/index?limit=ten", nil, http.StatusBadRequest},
+		{"page past the offset cap", http.MethodGet, "/index?page=1001", nil, http.StatusBadRequest},
+		{"page past the cap with a big limit", http.MethodGet, "/index?page=100&limit=1024", nil, http.StatusBadRequest},
 		{"bulk over 1024 ids", http.MethodPost, "/bulk/documents", manyIDs(1025), http.StatusBadRequest},
 		{"empty bulk", http.MethodPost, "/bulk/documents", []string{}, http.StatusBadRequest},
 		{"guid mint over cap", http.MethodGet, "/guid/mint?count=10001", nil, http.StatusBadRequest},

@@ -272,7 +272,7 @@ func TestListBadQueries(t *testing.T) {
 		})
 	}
 	t.Run("limit bounds accepted", func(t *testing.T) {
-		for _, q := range []string{"limit=0", "limit=1024", "limit=1", "page=1000000"} {
+		for _, q := range []string{"limit=0", "limit=1024", "limit=1", "page=1000", "page=97&limit=1024", "page=1000000&limit=0"} {
 			lsList(t, e, q)
 		}
 	})

@@ -64,11 +64,24 @@ func collect(rows pgx.Rows) ([]indexd.Record, error) {
 }
 
 func (s *Store) query(ctx context.Context, q querier, b sq.SelectBuilder) ([]indexd.Record, error) {
+	return s.queryMode(ctx, q, b, pgx.QueryExecModeCacheStatement)
+}
+
+// queryPlanned runs a list query planned for its actual parameters (an
+// unnamed statement): a cached generic plan for "authz_set_id = ANY($1)
+// ORDER BY did LIMIT n" cannot know whether the caller sees 10 % or 0.01 %
+// of the records, and the wrong plan costs seconds. Point lookups keep
+// cached statements.
+func (s *Store) queryPlanned(ctx context.Context, q querier, b sq.SelectBuilder) ([]indexd.Record, error) {
+	return s.queryMode(ctx, q, b, pgx.QueryExecModeExec)
+}
+
+func (s *Store) queryMode(ctx context.Context, q querier, b sq.SelectBuilder, mode pgx.QueryExecMode) ([]indexd.Record, error) {
 	sql, args, err := b.ToSql()
 	if err != nil {
 		return nil, fmt.Errorf("repository: build query: %w", err)
 	}
-	rows, err := q.Query(ctx, sql, args...)
+	rows, err := q.Query(ctx, sql, append([]any{mode}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("repository: query records: %w", classify(err))
 	}
@@ -112,7 +125,7 @@ func (s *Store) ListRecords(ctx context.Context, dc discovery.Context, f indexd.
 	if f.Page > 0 {
 		b = b.Offset(uint64(f.Page) * uint64(limit))
 	}
-	recs, err := s.query(ctx, s.pool, b)
+	recs, err := s.queryPlanned(ctx, s.pool, b)
 	if err != nil {
 		return indexd.Page{}, err
 	}
@@ -317,7 +330,7 @@ func (s *Store) QueryURLs(ctx context.Context, dc discovery.Context, uq indexd.U
 		limit = indexd.DefaultLimit
 	}
 	b := s.selectRecords(false).Where(w).OrderBy(colDID).Limit(uint64(limit)).Offset(uint64(max(uq.Offset, 0)))
-	return s.query(ctx, s.pool, b)
+	return s.queryPlanned(ctx, s.pool, b)
 }
 
 // Stats counts the live records visible under dc and their total size.
@@ -333,7 +346,7 @@ func (s *Store) Stats(ctx context.Context, dc discovery.Context) (indexd.Stats, 
 		return indexd.Stats{}, fmt.Errorf("repository: build stats: %w", err)
 	}
 	var st indexd.Stats
-	if err := s.pool.QueryRow(ctx, sql, args...).Scan(&st.FileCount, &st.TotalFileSize); err != nil {
+	if err := s.pool.QueryRow(ctx, sql, append([]any{pgx.QueryExecModeExec}, args...)...).Scan(&st.FileCount, &st.TotalFileSize); err != nil {
 		return indexd.Stats{}, fmt.Errorf("repository: stats: %w", classify(err))
 	}
 	return st, nil

@@ -34,7 +34,9 @@ func NewUUID() string {
 
 // ensureAuthzSet returns the id of the canonical authz set for paths,
 // creating it (and its prefix rows) on first use.
-func ensureAuthzSet(ctx context.Context, q querier, paths []string) (int64, error) {
+// created is set when the set is new (the caller flushes the visible-set
+// cache after its transaction commits).
+func ensureAuthzSet(ctx context.Context, q querier, paths []string, created *bool) (int64, error) {
 	canon := discovery.CanonicalSet(paths)
 	var id int64
 	err := q.QueryRow(ctx, `INSERT INTO authz_set (paths, n_paths) VALUES ($1::text[], $2)
@@ -48,6 +50,7 @@ func ensureAuthzSet(ctx context.Context, q querier, paths []string) (int64, erro
 	if err != nil {
 		return 0, fmt.Errorf("repository: create authz set: %w", classify(err))
 	}
+	*created = true
 	var ps, pres []string
 	for _, p := range canon {
 		for _, pre := range discovery.Prefixes(p) {
@@ -83,22 +86,24 @@ func (s *Store) Create(ctx context.Context, n indexd.NewRecord) (indexd.Ref, err
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	var ref indexd.Ref
+	var created bool
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		ref, err = s.insert(ctx, tx, n)
+		ref, err = s.insert(ctx, tx, n, &created)
 		return err
 	})
+	s.afterWrite(err, created)
 	return ref, err
 }
 
-func (s *Store) insert(ctx context.Context, q querier, n indexd.NewRecord) (indexd.Ref, error) {
+func (s *Store) insert(ctx context.Context, q querier, n indexd.NewRecord, created *bool) (indexd.Ref, error) {
 	if n.DID == "" {
 		n.DID = NewUUID()
 	}
 	if n.BaseID == "" {
 		n.BaseID = NewUUID()
 	}
-	setID, err := ensureAuthzSet(ctx, q, n.Authz)
+	setID, err := ensureAuthzSet(ctx, q, n.Authz, created)
 	if err != nil {
 		return indexd.Ref{}, err
 	}
@@ -153,6 +158,7 @@ func (s *Store) NewVersion(ctx context.Context, did string, n indexd.NewRecord) 
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	var ref indexd.Ref
+	var created bool
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var baseid string
 		err := tx.QueryRow(ctx, "SELECT baseid FROM record WHERE did = $1 FOR SHARE", did).Scan(&baseid)
@@ -163,9 +169,10 @@ func (s *Store) NewVersion(ctx context.Context, did string, n indexd.NewRecord) 
 			return fmt.Errorf("repository: lock version chain: %w", classify(err))
 		}
 		n.BaseID = baseid
-		ref, err = s.insert(ctx, tx, n)
+		ref, err = s.insert(ctx, tx, n, &created)
 		return err
 	})
+	s.afterWrite(err, created)
 	return ref, err
 }
 
@@ -175,6 +182,7 @@ func (s *Store) Update(ctx context.Context, did, rev string, u indexd.RecordUpda
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	var ref indexd.Ref
+	var created bool
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		set := map[string]any{"updated_date": time.Now().UTC()}
 		if u.URLs != nil {
@@ -192,7 +200,7 @@ func (s *Store) Update(ctx context.Context, did, rev string, u indexd.RecordUpda
 			set["acl"] = orEmpty(*u.ACL)
 		}
 		if u.Authz != nil {
-			id, err := ensureAuthzSet(ctx, tx, *u.Authz)
+			id, err := ensureAuthzSet(ctx, tx, *u.Authz, &created)
 			if err != nil {
 				return err
 			}
@@ -240,6 +248,7 @@ func (s *Store) Update(ctx context.Context, did, rev string, u indexd.RecordUpda
 		}
 		return nil
 	})
+	s.afterWrite(err, created)
 	return ref, err
 }
 
@@ -289,13 +298,14 @@ func (s *Store) UpdateAllVersions(ctx context.Context, baseid string, acl, authz
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	var refs []indexd.Ref
+	var created bool
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		set := map[string]any{"updated_date": time.Now().UTC(), "rev": sq.Expr("substr(md5(random()::text || did), 1, 8)")}
 		if acl != nil {
 			set["acl"] = orEmpty(*acl)
 		}
 		if authz != nil {
-			id, err := ensureAuthzSet(ctx, tx, *authz)
+			id, err := ensureAuthzSet(ctx, tx, *authz, &created)
 			if err != nil {
 				return err
 			}
@@ -332,6 +342,7 @@ func (s *Store) UpdateAllVersions(ctx context.Context, baseid string, acl, authz
 		}
 		return nil
 	})
+	s.afterWrite(err, created)
 	return refs, err
 }
 

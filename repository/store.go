@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	gocache "github.com/patrickmn/go-cache"
 
 	"github.com/datacommons/indexd"
 )
@@ -31,8 +33,14 @@ import (
 type Options struct {
 	// QueryTimeout bounds every call into the store (default 10 s).
 	QueryTimeout time.Duration
-	// MaxConns is the pool size (default 4 × GOMAXPROCS, pgx's default when 0).
+	// MaxConns is the pool size (default 4 × GOMAXPROCS, at least 8).
 	MaxConns int32
+	// VisibleSetTTL is how long a resolved grant list → visible authz sets
+	// answer is reused (default 1 s; negative disables). Sets are only ever
+	// added: a set created by this instance flushes the cache at once; one
+	// created by another instance is seen within the TTL (until then its
+	// records are invisible to filtered callers: the stale side is closed).
+	VisibleSetTTL time.Duration
 }
 
 // Store is the PostgreSQL repository. Safe for concurrent use.
@@ -40,6 +48,7 @@ type Store struct {
 	pool    *pgxpool.Pool
 	sb      sq.StatementBuilderType
 	timeout time.Duration
+	sets    *gocache.Cache // grants hash → []int64 visible set ids; nil: no cache
 }
 
 // Open connects a pool to url and checks it answers.
@@ -50,16 +59,14 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	}
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
+	} else {
+		cfg.MaxConns = int32(max(8, 4*runtime.GOMAXPROCS(0)))
 	}
 	if opts.QueryTimeout <= 0 {
 		opts.QueryTimeout = 10 * time.Second
 	}
 	// A server-side bound as well as the context deadline.
 	cfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(opts.QueryTimeout.Milliseconds())
-	// Plan every execution with its real parameters: a generic plan for
-	// "authz_set_id = ANY($1)" cannot know whether the caller sees 10 % or
-	// 0.01 % of the records, and the wrong plan costs seconds.
-	cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -78,7 +85,22 @@ func New(pool *pgxpool.Pool, opts Options) *Store {
 	if opts.QueryTimeout <= 0 {
 		opts.QueryTimeout = 10 * time.Second
 	}
-	return &Store{pool: pool, sb: sq.StatementBuilder.PlaceholderFormat(sq.Dollar), timeout: opts.QueryTimeout}
+	s := &Store{pool: pool, sb: sq.StatementBuilder.PlaceholderFormat(sq.Dollar), timeout: opts.QueryTimeout}
+	switch {
+	case opts.VisibleSetTTL == 0:
+		s.sets = gocache.New(time.Second, time.Minute)
+	case opts.VisibleSetTTL > 0:
+		s.sets = gocache.New(opts.VisibleSetTTL, time.Minute)
+	}
+	return s
+}
+
+// afterWrite flushes the visible-set cache when a committed write created
+// an authz set.
+func (s *Store) afterWrite(err error, createdSet bool) {
+	if err == nil && createdSet && s.sets != nil {
+		s.sets.Flush()
+	}
 }
 
 // Pool exposes the pool (migrations, settings listener, tests).

@@ -2,6 +2,7 @@ package repository
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 
 	sq "github.com/Masterminds/squirrel"
@@ -144,12 +145,36 @@ func (s *Store) resolveVisibleSets(ctx context.Context, q querier, grants []stri
 	if len(grants) == 0 {
 		return nil, nil
 	}
-	norm := make([]string, 0, len(grants))
-	for _, g := range grants {
-		if n := discovery.NormalizePath(g); n != "" {
-			norm = append(norm, n)
-		}
+	norm := discovery.CanonicalSet(grants)
+	if len(norm) > 0 && norm[0] == "" {
+		norm = norm[1:]
 	}
+	if s.sets == nil {
+		return s.queryVisibleSets(ctx, q, norm)
+	}
+	key := grantsKey(norm)
+	if ids, ok := s.sets.Get(key); ok {
+		return ids.([]int64), nil
+	}
+	ids, err := s.queryVisibleSets(ctx, q, norm)
+	if err != nil {
+		return nil, err
+	}
+	s.sets.SetDefault(key, ids)
+	return ids, nil
+}
+
+// grantsKey is the SHA-256 of a canonical grant list.
+func grantsKey(norm []string) string {
+	h := sha256.New()
+	for _, g := range norm {
+		h.Write([]byte(g))
+		h.Write([]byte{0})
+	}
+	return string(h.Sum(nil))
+}
+
+func (s *Store) queryVisibleSets(ctx context.Context, q querier, norm []string) ([]int64, error) {
 	rows, err := q.Query(ctx, resolveVisibleSetsSQL, norm)
 	if err != nil {
 		return nil, fmt.Errorf("repository: resolve visible authz sets: %w", classify(err))
