@@ -419,20 +419,30 @@ func (s *Server) resolveBulk(c echo.Context, dc discovery.Context, ids []string)
 	return found, unresolved, nil
 }
 
+// bulkLookup reads a bulk request's ids and resolves them under the
+// caller's discovery context (invisible and missing alike unresolved).
+func (s *Server) bulkLookup(c echo.Context, withPassports bool) ([]string, map[string]*indexd.Record, unresolvedSet, error) {
+	ids, err := s.readBulkIDs(c, withPassports)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	dc, err := s.discoveryContext(c)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	found, unresolved, err := s.resolveBulk(c, dc, ids)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return ids, found, unresolved, nil
+}
+
 func (s *Server) drsBulkObjects(c echo.Context) error {
 	q := c.QueryParams()
 	if _, err := ParseExpand(q.Get("expand"), q.Has("expand")); err != nil {
 		return err
 	}
-	ids, err := s.readBulkIDs(c, true)
-	if err != nil {
-		return err
-	}
-	dc, err := s.discoveryContext(c)
-	if err != nil {
-		return err
-	}
-	found, unresolved, err := s.resolveBulk(c, dc, ids)
+	ids, found, unresolved, err := s.bulkLookup(c, true)
 	if err != nil {
 		return err
 	}
@@ -451,15 +461,7 @@ func (s *Server) drsBulkObjects(c echo.Context) error {
 // drsBulkOptions answers OPTIONS /objects: the Authorizations of each
 // requested object, with the same visibility and unresolved rules as POST.
 func (s *Server) drsBulkOptions(c echo.Context) error {
-	ids, err := s.readBulkIDs(c, false)
-	if err != nil {
-		return err
-	}
-	dc, err := s.discoveryContext(c)
-	if err != nil {
-		return err
-	}
-	found, unresolved, err := s.resolveBulk(c, dc, ids)
+	ids, found, unresolved, err := s.bulkLookup(c, false)
 	if err != nil {
 		return err
 	}

@@ -458,19 +458,29 @@ type blankBody struct {
 	ACL      []string `json:"acl"`
 }
 
-func (s *Server) createBlank(c echo.Context) error {
+// readBlankBody reads and validates a blank-record body; authzGiven tells
+// whether it carried authz.
+func readBlankBody(c echo.Context) (n indexd.NewRecord, authzGiven bool, err error) {
 	var body blankBody
 	if err := decodeJSON(c, &body); err != nil {
-		return err
+		return n, false, err
 	}
 	if body.Uploader == nil || *body.Uploader == "" {
-		return indexd.Invalidf("uploader is required")
+		return n, false, indexd.Invalidf("uploader is required")
 	}
-	n := indexd.NewRecord{Uploader: body.Uploader, FileName: body.FileName, Authz: body.Authz, ACL: body.ACL}
+	n = indexd.NewRecord{Uploader: body.Uploader, FileName: body.FileName, Authz: body.Authz, ACL: body.ACL}
 	if body.DID != nil {
 		n.DID = *body.DID
 	}
 	if err := indexd.ValidateNew(&n, true); err != nil {
+		return n, false, err
+	}
+	return n, body.Authz != nil, nil
+}
+
+func (s *Server) createBlank(c echo.Context) error {
+	n, _, err := readBlankBody(c)
+	if err != nil {
 		return err
 	}
 	return s.create(c, n, http.StatusCreated)
@@ -488,18 +498,8 @@ func (s *Server) createBlankVersion(c echo.Context) error {
 	if err := indexd.ValidateID(id); err != nil {
 		return err
 	}
-	var body blankBody
-	if err := decodeJSON(c, &body); err != nil {
-		return err
-	}
-	if body.Uploader == nil || *body.Uploader == "" {
-		return indexd.Invalidf("uploader is required")
-	}
-	n := indexd.NewRecord{Uploader: body.Uploader, FileName: body.FileName, Authz: body.Authz, ACL: body.ACL}
-	if body.DID != nil {
-		n.DID = *body.DID
-	}
-	if err := indexd.ValidateNew(&n, true); err != nil {
+	n, authzGiven, err := readBlankBody(c)
+	if err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
@@ -507,7 +507,7 @@ func (s *Server) createBlankVersion(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if body.Authz == nil {
+	if !authzGiven {
 		n.Authz, n.ACL = cur.Authz, cur.ACL
 	}
 	if err := s.authorizeWrite(c, policy.MethodCreate, n.Authz); err != nil {
