@@ -68,12 +68,13 @@ func (s *Store) query(ctx context.Context, q querier, b sq.SelectBuilder) ([]ind
 }
 
 // queryPlanned runs a list query planned for its actual parameters (an
-// unnamed statement): a cached generic plan for "authz_set_id = ANY($1)
+// unnamed statement each time, with the result description cached so rows
+// still arrive in binary format): a cached generic plan for "authz_set_id = ANY($1)
 // ORDER BY did LIMIT n" cannot know whether the caller sees 10 % or 0.01 %
 // of the records, and the wrong plan costs seconds. Point lookups keep
 // cached statements.
 func (s *Store) queryPlanned(ctx context.Context, q querier, b sq.SelectBuilder) ([]indexd.Record, error) {
-	return s.queryMode(ctx, q, b, pgx.QueryExecModeExec)
+	return s.queryMode(ctx, q, b, pgx.QueryExecModeCacheDescribe)
 }
 
 func (s *Store) queryMode(ctx context.Context, q querier, b sq.SelectBuilder, mode pgx.QueryExecMode) ([]indexd.Record, error) {
@@ -346,7 +347,7 @@ func (s *Store) Stats(ctx context.Context, dc discovery.Context) (indexd.Stats, 
 		return indexd.Stats{}, fmt.Errorf("repository: build stats: %w", err)
 	}
 	var st indexd.Stats
-	if err := s.pool.QueryRow(ctx, sql, append([]any{pgx.QueryExecModeExec}, args...)...).Scan(&st.FileCount, &st.TotalFileSize); err != nil {
+	if err := s.pool.QueryRow(ctx, sql, append([]any{pgx.QueryExecModeCacheDescribe}, args...)...).Scan(&st.FileCount, &st.TotalFileSize); err != nil {
 		return indexd.Stats{}, fmt.Errorf("repository: stats: %w", classify(err))
 	}
 	return st, nil
