@@ -39,9 +39,23 @@ func (c *capture) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQ
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.on {
-		c.stmts = append(c.stmts, capturedStmt{SQL: d.SQL, Args: append([]any(nil), d.Args...)})
+		c.stmts = append(c.stmts, capturedStmt{SQL: d.SQL, Args: statementArgs(d.Args)})
 	}
 	return ctx
+}
+
+// statementArgs drops pgx's query options (such as a QueryExecMode the
+// repository passes as the first argument): they steer pgx and are not
+// statement parameters.
+func statementArgs(args []any) []any {
+	out := make([]any, 0, len(args))
+	for _, a := range args {
+		if _, ok := a.(pgx.QueryExecMode); ok {
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 func (c *capture) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
