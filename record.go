@@ -1,6 +1,11 @@
 package indexd
 
-import "time"
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+)
 
 // Forms a record may take.
 const (
@@ -25,14 +30,62 @@ type Record struct {
 	UpdatedDate        time.Time
 	ContentCreatedDate *time.Time
 	ContentUpdatedDate *time.Time
-	Hashes             map[string]string
+	Hashes             JSONObject // {type: value}
 	URLs               []string
-	URLsMetadata       map[string]map[string]string
+	URLsMetadata       JSONObject // {url: {key: value}}
 	ACL                []string
 	Authz              []string
-	Metadata           map[string]string
+	Metadata           JSONObject // {key: value}
 	// Aliases are filled only by reads that ask for them (DRS).
 	Aliases []string
+}
+
+// JSONObject is a JSON object as the database returned it (jsonb text:
+// valid JSON by construction, keys in jsonb's order). A read keeps a
+// record's hashes, metadata and urls_metadata in this form, so the indexd
+// wire, which passes them through unchanged, never decodes and re-encodes
+// them; the few handlers that need the values call StringMap or
+// StringMaps. Nil is the empty object.
+type JSONObject []byte
+
+// IsEmpty reports whether o is nil or the empty object.
+func (o JSONObject) IsEmpty() bool {
+	return len(bytes.TrimSpace(o)) == 0 || string(o) == "{}"
+}
+
+// StringMap decodes an object of strings ({"md5": "…"}).
+func (o JSONObject) StringMap() (map[string]string, error) {
+	m := map[string]string{}
+	return m, o.decode(&m)
+}
+
+// StringMaps decodes an object of objects of strings (urls_metadata).
+func (o JSONObject) StringMaps() (map[string]map[string]string, error) {
+	m := map[string]map[string]string{}
+	return m, o.decode(&m)
+}
+
+func (o JSONObject) decode(v any) error {
+	if o.IsEmpty() {
+		return nil
+	}
+	if err := json.Unmarshal(o, v); err != nil {
+		return fmt.Errorf("decode stored JSON object: %w", err)
+	}
+	return nil
+}
+
+// ObjectOf encodes v (a map) as a JSONObject; for building records in
+// tests and tools.
+func ObjectOf(v any) JSONObject {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("indexd.ObjectOf: %v", err))
+	}
+	if string(b) == "null" {
+		return nil
+	}
+	return b
 }
 
 // Ref is what a write answers with: the record's identity after the write.

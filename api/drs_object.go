@@ -76,7 +76,15 @@ func DRSChecksumType(indexdType string) string {
 	return ""
 }
 
-func drsChecksums(h map[string]string) []drsChecksum {
+//
+// The stored hashes always decode (they were validated as a map of strings
+// when written); if they did not, the record would have no checksums and
+// so not be served as a DRS object.
+func drsChecksums(stored indexd.JSONObject) []drsChecksum {
+	h, err := stored.StringMap()
+	if err != nil {
+		return nil
+	}
 	out := make([]drsChecksum, 0, len(h))
 	for _, t := range drsChecksumTypes {
 		if v, ok := h[t.indexd]; ok && v != "" {

@@ -146,18 +146,18 @@ func drsFixture() []indexd.Record {
 		{
 			DID: "dg.T/a1", BaseID: "b1", Rev: "r1", Size: drsPtr(int64(10)), FileName: drsPtr("a.bam"), Version: drsPtr("v1"),
 			Description: drsPtr("desc"), CreatedDate: t0, UpdatedDate: t0.Add(time.Hour),
-			Hashes: map[string]string{"md5": strings.Repeat("a", 32), "sha256": strings.Repeat("b", 64), "crc": "0badc0de"},
+			Hashes: indexd.ObjectOf(map[string]string{"md5": strings.Repeat("a", 32), "sha256": strings.Repeat("b", 64), "crc": "0badc0de"}),
 			URLs:   []string{"s3://bkt/a", "https://h/a", "s3://bkt2/a", "http://h/a", "az://c/a", "gs://g/a"},
 			Authz:  []string{"/programs/p1/projects/a"}, Aliases: []string{"al-1"},
 		},
 		{DID: "dg.T/blank", BaseID: "b2", Rev: "r2", CreatedDate: t0, UpdatedDate: t0, Authz: []string{"/programs/p1/projects/a"}},
 		{
 			DID: "dg.T/b2", BaseID: "b3", Rev: "r3", Size: drsPtr(int64(5)), CreatedDate: t0, UpdatedDate: t0,
-			Hashes: map[string]string{"md5": strings.Repeat("c", 32)}, URLs: []string{"gs://g/b"}, Authz: []string{"/programs/p2"},
+			Hashes: indexd.ObjectOf(map[string]string{"md5": strings.Repeat("c", 32)}), URLs: []string{"gs://g/b"}, Authz: []string{"/programs/p2"},
 		},
 		{
 			DID: "open", BaseID: "b4", Rev: "r4", Size: drsPtr(int64(1)), CreatedDate: t0, UpdatedDate: t0,
-			Hashes: map[string]string{"etag": strings.Repeat("d", 32) + "-2"}, URLs: []string{"s3://x/y"},
+			Hashes: indexd.ObjectOf(map[string]string{"etag": strings.Repeat("d", 32) + "-2"}), URLs: []string{"s3://x/y"},
 		},
 	}
 }

@@ -93,7 +93,11 @@ func (s *Server) listRecords(c echo.Context) error {
 			return err
 		}
 	}
-	return c.JSON(http.StatusOK, listEnvelope(lq, page))
+	var w jsonWriter
+	if err := writeListEnvelope(&w, lq, page); err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusOK, &w)
 }
 
 func (s *Server) expandIDs(ids []string) []string {
@@ -104,66 +108,91 @@ func (s *Server) expandIDs(ids []string) []string {
 	return out
 }
 
-// listEnvelope echoes the parsed filters the way indexd does, plus our cursor.
-func listEnvelope(lq listQuery, page indexd.Page) map[string]any {
+// writeListEnvelope writes the GET /index answer: indexd's envelope, which
+// echoes the parsed filters (unused ones null, except urls [] and metadata
+// {}), with the page's records and our next-page cursor. Keys are in
+// encoding/json's map order, as indexd clients have always seen them.
+func writeListEnvelope(w *jsonWriter, lq listQuery, page indexd.Page) error {
 	f := lq.Filter
-	env := map[string]any{
-		"records": toWireList(page.Records), "limit": f.Limit,
-		"ids": nil, "start": nil, "page": nil, "size": nil, "file_name": nil, "version": nil,
-		"urls": nonNil(f.URLs), "acl": nil, "authz": nil, "hashes": nil, "metadata": map[string]string{},
-		"urls_metadata": nil, "uploader": nil, "form": nil, "negate_params": nil, "next_cursor": nil,
-	}
-	if f.IDs != nil {
-		env["ids"] = f.IDs
-	}
-	if f.Start != "" && lq.Cursor == "" {
-		env["start"] = f.Start
-	}
-	if f.Page >= 0 {
-		env["page"] = f.Page
-	}
-	if f.Size != nil {
-		env["size"] = *f.Size
-	}
-	setStr := func(k string, v *string) {
-		if v != nil {
-			env[k] = *v
-		}
-	}
-	setStr("file_name", f.FileName)
-	setStr("version", f.Version)
-	setStr("uploader", f.Uploader)
-	setStr("form", f.Form)
+	w.beginObject()
+	w.key("acl")
 	if f.ACL != nil || f.ACLNull {
-		env["acl"] = nonNil(f.ACL)
+		w.strings(nonNil(f.ACL))
+	} else {
+		w.null()
 	}
+	w.key("authz")
 	if f.Authz != nil || f.AuthzNull {
-		env["authz"] = nonNil(f.Authz)
+		w.strings(nonNil(f.Authz))
+	} else {
+		w.null()
 	}
+	w.key("file_name")
+	w.strPtr(f.FileName)
+	w.key("form")
+	w.strPtr(f.Form)
+	w.key("hashes")
 	if len(f.Hashes) > 0 {
-		h := map[string]string{}
-		for _, kv := range f.Hashes {
-			h[kv.Key] = kv.Value
-		}
-		env["hashes"] = h
+		w.stringMap(kvMap(f.Hashes))
+	} else {
+		w.null()
 	}
-	if len(f.Metadata) > 0 {
-		m := map[string]string{}
-		for _, kv := range f.Metadata {
-			m[kv.Key] = kv.Value
-		}
-		env["metadata"] = m
-	}
-	if f.URLsMetadata != nil {
-		env["urls_metadata"] = f.URLsMetadata
-	}
+	w.key("ids")
+	w.strings(f.IDs)
+	w.key("limit")
+	w.int(int64(f.Limit))
+	w.key("metadata")
+	w.stringMap(kvMap(f.Metadata))
+	w.key("negate_params")
 	if f.Negate != nil {
-		env["negate_params"] = f.Negate
+		if err := w.value(f.Negate); err != nil {
+			return err
+		}
+	} else {
+		w.null()
 	}
+	w.key("next_cursor")
 	if page.Next != "" {
-		env["next_cursor"] = EncodeCursor(page.Next)
+		w.str(EncodeCursor(page.Next))
+	} else {
+		w.null()
 	}
-	return env
+	w.key("page")
+	if f.Page >= 0 {
+		w.int(int64(f.Page))
+	} else {
+		w.null()
+	}
+	w.key("records")
+	writeRecords(w, page.Records)
+	w.key("size")
+	w.intPtr(f.Size)
+	w.key("start")
+	if f.Start != "" && lq.Cursor == "" {
+		w.str(f.Start)
+	} else {
+		w.null()
+	}
+	w.key("uploader")
+	w.strPtr(f.Uploader)
+	w.key("urls")
+	w.strings(nonNil(f.URLs))
+	w.key("urls_metadata")
+	w.nestedStringMap(f.URLsMetadata)
+	w.key("version")
+	w.strPtr(f.Version)
+	w.endObject()
+	return nil
+}
+
+// kvMap turns repeated k:v filter terms into the echoed object (the last
+// value of a key wins, as in a Python dict).
+func kvMap(kvs []indexd.KV) map[string]string {
+	m := make(map[string]string, len(kvs))
+	for _, kv := range kvs {
+		m[kv.Key] = kv.Value
+	}
+	return m
 }
 
 func (s *Server) indexGet(c echo.Context) error {
@@ -187,24 +216,20 @@ func (s *Server) indexGet(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, toWire(rec))
+		return writeOneRecord(c, rec)
 	case "versions":
 		recs, err := s.store.Versions(ctx, dc, cands)
 		if err != nil {
 			return err
 		}
-		out := make(map[string]wireRecord, len(recs))
-		for i := range recs {
-			out[itoa(i)] = toWire(&recs[i])
-		}
-		return c.JSON(http.StatusOK, out)
+		return writeVersions(c, recs)
 	case "latest":
 		hasVersion := strings.EqualFold(c.QueryParam("has_version"), "true")
 		rec, err := s.store.Latest(ctx, dc, cands, hasVersion)
 		if err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, toWire(rec))
+		return writeOneRecord(c, rec)
 	case "aliases":
 		if t.Alias != "" {
 			return echo.NewHTTPError(http.StatusMethodNotAllowed, "method not allowed")
@@ -247,7 +272,7 @@ func (s *Server) globalGet(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toWire(rec))
+	return writeOneRecord(c, rec)
 }
 
 func (s *Server) bulkDocuments(c echo.Context) error {
@@ -274,7 +299,9 @@ func (s *Server) bulkDocuments(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toWireList(recs))
+	var w jsonWriter
+	writeRecords(&w, recs)
+	return writeJSON(c, http.StatusOK, &w)
 }
 
 func (s *Server) listURLs(c echo.Context) error {
@@ -300,8 +327,12 @@ func (s *Server) listURLs(c echo.Context) error {
 	}
 	urls := []urlEntry{}
 	for _, r := range page.Records {
+		um, err := r.URLsMetadata.StringMaps()
+		if err != nil {
+			return errf("urls of %s: %w", r.DID, err)
+		}
 		for _, u := range r.URLs {
-			urls = append(urls, urlEntry{URL: u, Metadata: nonNilMap(r.URLsMetadata[u])})
+			urls = append(urls, urlEntry{URL: u, Metadata: nonNilMap(um[u])})
 		}
 	}
 	return c.JSON(http.StatusOK, map[string]any{"urls": urls, "limit": lq.Filter.Limit})
@@ -568,7 +599,7 @@ func (s *Server) update(c echo.Context, id, rev string, u indexd.RecordUpdate) e
 	}
 	// size and hashes are set once, by the blank fill; a record's content
 	// never changes afterwards (indexd: "not supported for non-empty record").
-	if (u.Size != nil || u.Hashes != nil) && (cur.Size != nil || len(cur.Hashes) > 0) {
+	if (u.Size != nil || u.Hashes != nil) && (cur.Size != nil || !cur.Hashes.IsEmpty()) {
 		return indexd.Invalidf("record %s is not blank: size and hashes are already set", cur.DID)
 	}
 	if cur.Rev != rev {

@@ -122,6 +122,9 @@ func New(cfg Config, store Store, pol policy.Service, authn Authenticator, setti
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(middleware.RequestID())
+	// Record strings (urls, metadata) reach clients unescaped inside stored
+	// JSON objects: browsers must not sniff a response as HTML.
+	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{ContentTypeNosniff: "nosniff", XFrameOptions: "DENY"}))
 	e.Use(s.accessLog)
 	e.Use(middleware.Recover())
 	e.Use(middleware.BodyLimit(cfg.BodyLimit))

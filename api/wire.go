@@ -1,7 +1,12 @@
 package api
 
 import (
+	"net/http"
+	"slices"
+	"strings"
 	"time"
+
+	"github.com/labstack/echo/v4"
 
 	"github.com/datacommons/indexd"
 )
@@ -13,62 +18,138 @@ const (
 	indexdTimeWhole = "2006-01-02T15:04:05"
 )
 
-func isoformat(t time.Time) string {
+func isoformat(t time.Time) string { return string(appendISOFormat(nil, t)) }
+
+func appendISOFormat(b []byte, t time.Time) []byte {
 	t = t.UTC()
 	if t.Nanosecond()/1000 == 0 {
-		return t.Format(indexdTimeWhole)
+		return t.AppendFormat(b, indexdTimeWhole)
 	}
-	return t.Format(indexdTime)
+	return t.AppendFormat(b, indexdTime)
 }
 
-// wireRecord is a record on the indexd wire.
-type wireRecord struct {
-	DID                string                       `json:"did"`
-	BaseID             string                       `json:"baseid"`
-	Rev                string                       `json:"rev"`
-	Form               *string                      `json:"form"`
-	Size               *int64                       `json:"size"`
-	FileName           *string                      `json:"file_name"`
-	Version            *string                      `json:"version"`
-	Uploader           *string                      `json:"uploader"`
-	Description        *string                      `json:"description"`
-	URLs               []string                     `json:"urls"`
-	URLsMetadata       map[string]map[string]string `json:"urls_metadata"`
-	ACL                []string                     `json:"acl"`
-	Authz              []string                     `json:"authz"`
-	Hashes             map[string]string            `json:"hashes"`
-	Metadata           map[string]string            `json:"metadata"`
-	CreatedDate        string                       `json:"created_date"`
-	UpdatedDate        string                       `json:"updated_date"`
-	ContentCreatedDate *string                      `json:"content_created_date"`
-	ContentUpdatedDate *string                      `json:"content_updated_date"`
+// isoTime writes t in isoformat (the layout needs no escaping).
+func (w *jsonWriter) isoTime(t time.Time) {
+	w.pre()
+	w.buf = append(w.buf, '"')
+	w.buf = appendISOFormat(w.buf, t)
+	w.buf = append(w.buf, '"')
 }
 
-func toWire(r *indexd.Record) wireRecord {
-	return wireRecord{
-		DID: r.DID, BaseID: r.BaseID, Rev: r.Rev, Form: r.Form, Size: r.Size,
-		FileName: r.FileName, Version: r.Version, Uploader: r.Uploader, Description: r.Description,
-		URLs: nonNil(r.URLs), URLsMetadata: nonNilMap(r.URLsMetadata), ACL: nonNil(r.ACL), Authz: nonNil(r.Authz),
-		Hashes: nonNilMap(r.Hashes), Metadata: nonNilMap(r.Metadata),
-		CreatedDate: isoformat(r.CreatedDate), UpdatedDate: isoformat(r.UpdatedDate),
-		ContentCreatedDate: fmtTime(r.ContentCreatedDate), ContentUpdatedDate: fmtTime(r.ContentUpdatedDate),
-	}
-}
-
-func toWireList(recs []indexd.Record) []wireRecord {
-	out := make([]wireRecord, len(recs))
-	for i := range recs {
-		out[i] = toWire(&recs[i])
-	}
-	return out
-}
-
-func fmtTime(t *time.Time) *string {
+func (w *jsonWriter) isoTimePtr(t *time.Time) {
 	if t == nil {
-		return nil
+		w.null()
+		return
 	}
-	s := isoformat(*t)
-	return &s
+	w.isoTime(*t)
+}
+
+// writeRecord writes r as a record on the indexd wire: every field
+// present, absent optional values as null, urls/acl/authz as arrays and
+// hashes/metadata/urls_metadata as objects even when empty, dates in
+// Python's isoformat. The field order is fixed (the integration and
+// OpenAPI tests read records by name; TestWriteRecordMatchesWireStruct pins
+// the bytes against a struct encoded by encoding/json).
+func writeRecord(w *jsonWriter, r *indexd.Record) {
+	w.beginObject()
+	w.key("did")
+	w.str(r.DID)
+	w.key("baseid")
+	w.str(r.BaseID)
+	w.key("rev")
+	w.str(r.Rev)
+	w.key("form")
+	w.strPtr(r.Form)
+	w.key("size")
+	w.intPtr(r.Size)
+	w.key("file_name")
+	w.strPtr(r.FileName)
+	w.key("version")
+	w.strPtr(r.Version)
+	w.key("uploader")
+	w.strPtr(r.Uploader)
+	w.key("description")
+	w.strPtr(r.Description)
+	w.key("urls")
+	w.strings(nonNil(r.URLs))
+	w.key("urls_metadata")
+	w.object(r.URLsMetadata)
+	w.key("acl")
+	w.strings(nonNil(r.ACL))
+	w.key("authz")
+	w.strings(nonNil(r.Authz))
+	w.key("hashes")
+	w.object(r.Hashes)
+	w.key("metadata")
+	w.object(r.Metadata)
+	w.key("created_date")
+	w.isoTime(r.CreatedDate)
+	w.key("updated_date")
+	w.isoTime(r.UpdatedDate)
+	w.key("content_created_date")
+	w.isoTimePtr(r.ContentCreatedDate)
+	w.key("content_updated_date")
+	w.isoTimePtr(r.ContentUpdatedDate)
+	w.endObject()
+}
+
+// object writes a stored JSON object verbatim ({} when empty): it is
+// jsonb output, valid JSON by construction.
+func (w *jsonWriter) object(o indexd.JSONObject) {
+	w.pre()
+	if o.IsEmpty() {
+		w.buf = append(w.buf, '{', '}')
+		return
+	}
+	w.buf = append(w.buf, o...)
+}
+
+// writeOneRecord answers with one indexd wire record.
+func writeOneRecord(c echo.Context, r *indexd.Record) error {
+	var w jsonWriter
+	writeRecord(&w, r)
+	return writeJSON(c, http.StatusOK, &w)
+}
+
+// writeVersions answers GET /index/{id}/versions: indexd's object keyed
+// "0", "1", … (oldest first), keys in encoding/json's (string) order.
+func writeVersions(c echo.Context, recs []indexd.Record) error {
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, versionsJSON(recs))
+}
+
+// versionsJSON is the body of writeVersions, with the trailing newline.
+func versionsJSON(recs []indexd.Record) []byte {
+	keys := make([]string, len(recs))
+	for i := range recs {
+		keys[i] = itoa(i)
+	}
+	order := make([]int, len(recs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(keys[a], keys[b]) })
+	var w jsonWriter
+	w.beginObject()
+	for _, i := range order {
+		w.key(keys[i])
+		writeRecord(&w, &recs[i])
+	}
+	w.endObject()
+	return append(w.buf, '\n')
+}
+
+// recordSizeHint is about what one record takes on the wire (a few urls,
+// hashes and metadata keys): pages are sized once instead of grown.
+const recordSizeHint = 768
+
+// writeRecords writes recs as a JSON array of indexd wire records.
+func writeRecords(w *jsonWriter, recs []indexd.Record) {
+	w.grow(recordSizeHint * len(recs))
+	w.beginArray()
+	for i := range recs {
+		writeRecord(w, &recs[i])
+	}
+	w.endArray()
 }
 
 func nonNil[T any](s []T) []T {

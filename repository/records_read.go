@@ -13,17 +13,21 @@ import (
 	"github.com/datacommons/indexd/discovery"
 )
 
-// scanRecord reads recordColumns plus the aliases column.
+// scanRecord reads recordColumns plus the aliases column. The jsonb
+// columns arrive as their JSON text and stay that way (indexd.JSONObject):
+// decoding them into maps was the largest cost of a list page.
 func scanRecord(row pgx.Row, r *indexd.Record, extra ...any) error {
+	var hashes, urlsMetadata, metadata []byte
 	dest := []any{
 		&r.DID, &r.BaseID, &r.Rev, &r.Form, &r.Size, &r.FileName, &r.Version,
 		&r.Uploader, &r.Description, &r.CreatedDate, &r.UpdatedDate,
-		&r.ContentCreatedDate, &r.ContentUpdatedDate, &r.Hashes, &r.URLs,
-		&r.URLsMetadata, &r.ACL, &r.Authz, &r.Metadata, &r.Aliases,
+		&r.ContentCreatedDate, &r.ContentUpdatedDate, &hashes, &r.URLs,
+		&urlsMetadata, &r.ACL, &r.Authz, &metadata, &r.Aliases,
 	}
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return err
 	}
+	r.Hashes, r.URLsMetadata, r.Metadata = hashes, urlsMetadata, metadata
 	r.CreatedDate = r.CreatedDate.UTC()
 	r.UpdatedDate = r.UpdatedDate.UTC()
 	r.ContentCreatedDate = utcPtr(r.ContentCreatedDate)

@@ -21,10 +21,8 @@ import (
 	"time"
 
 	sq "github.com/Masterminds/squirrel"
-	gojson "github.com/goccy/go-json"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	gocache "github.com/patrickmn/go-cache"
 
@@ -70,7 +68,6 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	// A server-side bound as well as the context deadline.
 	cfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(opts.QueryTimeout.Milliseconds())
 	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
-	cfg.AfterConnect = registerFastJSON
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("repository: connect: %w", err)
@@ -209,14 +206,4 @@ func unavailable(err error) error {
 func isConnErr(err error) bool {
 	var ce *pgconn.ConnectError
 	return errors.As(err, &ce) || errors.Is(err, pgx.ErrTxClosed)
-}
-
-// registerFastJSON decodes json/jsonb columns (hashes, metadata,
-// urls_metadata on every record read) with goccy/go-json, which is
-// encoding/json-compatible and about twice as fast.
-func registerFastJSON(_ context.Context, conn *pgx.Conn) error {
-	tm := conn.TypeMap()
-	tm.RegisterType(&pgtype.Type{Name: "jsonb", OID: pgtype.JSONBOID, Codec: &pgtype.JSONBCodec{Marshal: gojson.Marshal, Unmarshal: gojson.Unmarshal}})
-	tm.RegisterType(&pgtype.Type{Name: "json", OID: pgtype.JSONOID, Codec: &pgtype.JSONCodec{Marshal: gojson.Marshal, Unmarshal: gojson.Unmarshal}})
-	return nil
 }
