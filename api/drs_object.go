@@ -76,7 +76,6 @@ func DRSChecksumType(indexdType string) string {
 	return ""
 }
 
-//
 // The stored hashes always decode (they were validated as a map of strings
 // when written); if they did not, the record would have no checksums and
 // so not be served as a DRS object.
