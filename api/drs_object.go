@@ -76,6 +76,7 @@ func DRSChecksumType(indexdType string) string {
 	return ""
 }
 
+// drsChecksums lists a record's hashes as DRS checksums, strongest first.
 // The stored hashes always decode (they were validated as a map of strings
 // when written); if they did not, the record would have no checksums and
 // so not be served as a DRS object.
