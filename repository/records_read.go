@@ -122,7 +122,7 @@ func (s *Store) ListRecords(ctx context.Context, dc discovery.Context, f indexd.
 		return indexd.Page{}, err
 	}
 	b := s.selectRecords(opt.WithAliases).OrderBy(colDID).Limit(uint64(limit) + 1)
-	if !vis.all && len(vis.setIDs) > 0 && onlyStart(&f) {
+	if !vis.all && len(vis.setIDs) > 0 && onlyStart(&f) && s.listPath(ctx, vis.setIDs, limit+1) == pathSetWalk {
 		b = b.Where(pageBySets(vis.setIDs, f.Start, uint64(limit)+1, f.OnlyObjects))
 	} else {
 		b = b.Where(vis.clause()).Where(where)
@@ -140,6 +140,14 @@ func (s *Store) ListRecords(ctx context.Context, dc discovery.Context, f indexd.
 		page.Next = recs[limit-1].DID
 	}
 	return page, nil
+}
+
+// listPath picks the access path of a filtered page (see accesspath.go).
+func (s *Store) listPath(ctx context.Context, ids []int64, n int) listPath {
+	if s.forcePath != nil {
+		return *s.forcePath
+	}
+	return chooseListPath(s.setStats(ctx, s.pool), ids, n)
 }
 
 // onlyStart reports whether f filters by nothing but the start key and

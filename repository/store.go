@@ -49,6 +49,10 @@ type Store struct {
 	sb      sq.StatementBuilderType
 	timeout time.Duration
 	sets    *gocache.Cache // grants hash → []int64 visible set ids; nil: no cache
+	stats   statsCache     // per-set row estimates for the list access path
+	// forcePath, when set, overrides the list access path choice (tests
+	// compare the paths on the same data).
+	forcePath *listPath
 }
 
 // Open connects a pool to url and checks it answers.
