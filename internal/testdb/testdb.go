@@ -1,10 +1,11 @@
 // Package testdb gives tests a real, freshly migrated PostgreSQL database.
 //
-// The server is found once per test binary: the admin URL in
-// INDEXD_TEST_DATABASE_URL wins; otherwise, when a Docker engine is
-// reachable, one postgres:15-alpine container is started for the whole
-// binary with testcontainers. If neither is available the test fails loudly;
-// it is never skipped.
+// The server is found once per test binary: when a Docker engine answers,
+// one postgres:15-alpine container is started for the whole binary with
+// testcontainers; otherwise the server at the admin URL in
+// INDEXD_TEST_DATABASE_URL is used. INDEXD_TEST_DOCKER=off skips the Docker
+// probe (CI sets it: its machines run PostgreSQL locally). If neither is
+// available the test fails loudly; it is never skipped.
 //
 // The schema is applied once into a template database whose name carries a
 // hash of the migration files (indexd_tmpl_<hash>), so concurrently running
@@ -31,6 +32,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	tcpostgres "github.com/testcontainers/testcontainers-go/modules/postgres"
 
@@ -38,8 +40,12 @@ import (
 )
 
 // EnvURL names the environment variable holding the admin URL of the
-// PostgreSQL server tests use. The role must be allowed to create databases.
+// PostgreSQL server tests use when no Docker engine answers. The role must
+// be allowed to create databases.
 const EnvURL = "INDEXD_TEST_DATABASE_URL"
+
+// EnvDocker, set to "off", makes tests use EnvURL without probing Docker.
+const EnvDocker = "INDEXD_TEST_DOCKER"
 
 const (
 	containerImage = "postgres:15-alpine"
@@ -127,41 +133,61 @@ func NewPool(tb testing.TB) *pgxpool.Pool {
 	return pool
 }
 
-// discoverServer returns the admin URL: the environment variable when set,
-// else a testcontainers PostgreSQL when a Docker engine answers.
+// discoverServer returns the admin URL: a testcontainers PostgreSQL when a
+// Docker engine answers, else the environment variable.
 func discoverServer() (string, error) {
-	if u := strings.TrimSpace(os.Getenv(EnvURL)); u != "" {
+	envURL := strings.TrimSpace(os.Getenv(EnvURL))
+	var dockerErr error
+	if strings.EqualFold(os.Getenv(EnvDocker), "off") {
+		dockerErr = fmt.Errorf("%s=off", EnvDocker)
+	} else if dockerErr = pingDocker(); dockerErr == nil {
+		u, err := startContainer()
+		if err != nil {
+			return "", fmt.Errorf("a Docker engine answers but the test PostgreSQL container did not start: %w\n"+
+				"Set %s=off to use the server at %s instead", err, EnvDocker, EnvURL)
+		}
 		return u, nil
 	}
-	u, err := startContainer()
-	if err != nil {
-		return "", fmt.Errorf("no PostgreSQL server for tests: %s is not set and no Docker engine is usable (%v).\n"+
-			"Provide one of:\n"+
-			"  - export %s='postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable' (any role that may CREATE DATABASE), or\n"+
-			"  - run a Docker engine so testcontainers can start %s",
-			EnvURL, err, EnvURL, containerImage)
+	if envURL != "" {
+		return envURL, nil
 	}
-	return u, nil
+	return "", fmt.Errorf("no PostgreSQL server for tests: no Docker engine is usable (%v) and %s is not set.\n"+
+		"Provide one of:\n"+
+		"  - a running Docker engine, so testcontainers can start %s, or\n"+
+		"  - export %s='postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable' (any role that may CREATE DATABASE)",
+		dockerErr, EnvURL, containerImage, EnvURL)
+}
+
+// pingDocker reports whether a Docker engine answers within a few seconds.
+// Docker discovery inside testcontainers may panic when no engine is
+// configured; that is turned into an error.
+func pingDocker() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("docker: %v", r)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		return fmt.Errorf("docker: %w", err)
+	}
+	defer cli.Close()
+	if _, err := cli.Ping(ctx, client.PingOptions{}); err != nil {
+		return fmt.Errorf("docker: %w", err)
+	}
+	return nil
 }
 
 // startContainer starts one PostgreSQL container for the whole test binary.
-// The testcontainers reaper removes it when the binary exits. Docker
-// discovery inside testcontainers may panic when no engine is configured;
-// that is turned into an error.
+// The testcontainers reaper removes it when the binary exits.
 func startContainer() (dsn string, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("docker: %v", r)
 		}
 	}()
-
-	pingCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	cli, err := testcontainers.NewDockerClientWithOpts(pingCtx)
-	cancel()
-	if err != nil {
-		return "", fmt.Errorf("docker: %w", err)
-	}
-	_ = cli.Close()
 
 	// The container outlives this call, so it gets an uncancelled context;
 	// the wait strategies bound start-up time.
