@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
 	"github.com/datacommons/indexd/discovery"
 	"github.com/datacommons/indexd/internal/app"
 	"github.com/datacommons/indexd/policy/policytest"
@@ -714,7 +716,7 @@ func TestDRSConformance(t *testing.T) {
 			offTpl = "" // not a DRS 1.5 operation: items are checked below
 		}
 		if offTpl != "" {
-			if err := validateAgainst(official, method, offTpl, r, false); err != nil {
+			if err := validateOfficial(official, method, offTpl, r); err != nil {
 				t.Errorf("%s %s → %d violates the official DRS 1.5 schema: %v\n%s", method, path, r.Status, err, bodySnippet(r.Body))
 			}
 		}
@@ -751,6 +753,10 @@ func TestDRSConformance(t *testing.T) {
 	}
 	w.setDiscoverable(false)
 	check(http.MethodGet, tplObject, objPath(recB), w.proj, nil, 403)
+	// Allowed deviations (officialDeviations): checked as official Errors.
+	check(http.MethodOptions, tplObject, objPath(recB), w.proj, nil, 403)
+	check(http.MethodGet, tplInfo, tplInfo, w.invalid, nil, 401)
+	check(http.MethodOptions, tplObjects, tplObjects, w.invalid, bulkIDs(recA), 401)
 	// GET /objects (our list) holds official DrsObjects.
 	var list struct {
 		DrsObjects []any `json:"drs_objects"`
@@ -770,10 +776,87 @@ func TestDRSConformance(t *testing.T) {
 	e12 := Start(t, withDRS(func(c *app.Config) { c.DRSServiceInfo12 = true }))
 	c12 := e12.Checked(t)
 	r := c12.Do(http.MethodGet, tplInfo, tplInfo, "", nil).MustStatus(t, 200)
-	if err := validateAgainst(official12, http.MethodGet, "/service-info", r, false); err != nil {
+	if err := validateOfficial(official12, http.MethodGet, "/service-info", r); err != nil {
 		t.Errorf("1.2 service-info violates the official DRS 1.2 schema: %v\n%s", err, r.Body)
 	}
 	if m := r.Map(t); m["type"].(map[string]any)["version"] != "1.2.0" || m["drs"] != nil {
 		t.Errorf("1.2 service-info %s", r.Body)
+	}
+}
+
+// officialDeviations are the statuses this service answers on an official
+// DRS operation although the official document does not list them for it
+// (docs/drs.md, "Deviations from the official status lists"). The body of
+// such a response must still be an official Error. Any other status the
+// official operation does not list fails validateOfficial.
+var officialDeviations = map[string][]int{
+	"GET /service-info":                            {401, 503},
+	"OPTIONS /objects/{object_id}":                 {401, 403, 503},
+	"GET /objects/{object_id}":                     {503},
+	"POST /objects/{object_id}":                    {413, 415, 503},
+	"OPTIONS /objects":                             {401, 415, 503},
+	"POST /objects":                                {415, 503},
+	"GET /objects/{object_id}/access/{access_id}":  {503},
+	"POST /objects/{object_id}/access/{access_id}": {413, 415, 503},
+	"POST /objects/access":                         {415, 503},
+}
+
+// validateOfficial checks a real response against an operation of an
+// official DRS document strictly: a status the operation lists (or its
+// default) is validated with its schema; a status it does not list must be
+// one of officialDeviations for the operation, with an official Error body.
+// (kin-openapi alone accepts any body for an unlisted status.)
+func validateOfficial(doc *openapi3.T, method, template string, r *Response) error {
+	item := doc.Paths.Value(template)
+	if item == nil || item.GetOperation(method) == nil {
+		return fmt.Errorf("%s %s is not an operation of the official document", method, template)
+	}
+	resp := item.GetOperation(method).Responses
+	if resp.Status(r.Status) != nil || resp.Default() != nil {
+		return validateAgainst(doc, method, template, r, true)
+	}
+	for _, allowed := range officialDeviations[method+" "+template] {
+		if allowed == r.Status {
+			var v any
+			if err := json.Unmarshal(r.Body, &v); err != nil {
+				return fmt.Errorf("deviation status %d: body is not JSON: %w", r.Status, err)
+			}
+			if err := officialSchema(doc, "Error", v); err != nil {
+				return fmt.Errorf("deviation status %d: body is not an official Error: %w", r.Status, err)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("status %d is not listed by the official %s %s and is not an allowed deviation", r.Status, method, template)
+}
+
+// TestDRSOfficialValidatorStrict: the official-schema check fails on a
+// status the official operation does not list, unless it is an allowed
+// deviation with an Error body — so a conformance pass means something.
+func TestDRSOfficialValidatorStrict(t *testing.T) {
+	t.Parallel()
+	official := officialDRS(t, "1.5.0")
+	jsonHeader := http.Header{"Content-Type": []string{"application/json"}}
+	errBody := func(code int) []byte { return []byte(fmt.Sprintf(`{"msg":"x","status_code":%d}`, code)) }
+	for _, tc := range []struct {
+		name, method, tpl string
+		status            int
+		body              []byte
+		ok                bool
+	}{
+		{"listed status, valid body", http.MethodGet, "/objects/{object_id}", 404, errBody(404), true},
+		{"listed status, bad body", http.MethodGet, "/objects/{object_id}", 404, []byte(`{"msg":1}`), false},
+		{"unlisted, not a deviation", http.MethodGet, "/objects/{object_id}", 418, errBody(418), false},
+		{"unlisted, not a deviation for this operation", http.MethodGet, "/objects/{object_id}", 415, errBody(415), false},
+		{"allowed deviation", http.MethodOptions, "/objects/{object_id}", 403, errBody(403), true},
+		{"allowed deviation, bad body", http.MethodOptions, "/objects/{object_id}", 403, []byte(`{"msg":1}`), false},
+		{"service-info 503", http.MethodGet, "/service-info", 503, errBody(503), true},
+		{"service-info 404", http.MethodGet, "/service-info", 404, errBody(404), false},
+		{"not an official operation", http.MethodGet, "/objects", 200, []byte(`{}`), false},
+	} {
+		err := validateOfficial(official, tc.method, tc.tpl, &Response{Status: tc.status, Header: jsonHeader, Body: tc.body})
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: validateOfficial(%s %s → %d) = %v, want ok=%v", tc.name, tc.method, tc.tpl, tc.status, err, tc.ok)
+		}
 	}
 }
