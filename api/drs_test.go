@@ -176,6 +176,9 @@ func newDRSHarness(t *testing.T, cfg Config, st discovery.Settings) *drsHarness 
 		"storage": {"/programs/p1": {"read", "read-storage"}},
 	}}
 	holder := NewSettingsHolder(st)
+	if cfg.DRSMaxBulk == 0 {
+		cfg.DRSMaxBulk = 1000
+	}
 	srv, err := New(cfg, &drsFakeStore{recs: drsFixture()}, pol, drsFakeAuthn{}, holder, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
