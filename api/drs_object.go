@@ -267,18 +267,19 @@ func ParseDRSTarget(raw string) (drsTarget, error) {
 	return t, nil
 }
 
-// ParseExpand parses the expand flag: true or false in any letter case
-// ("" when absent means false). Bundles are not supported, so the flag
-// changes nothing; it is still validated.
+// ParseExpand parses the expand flag: exactly true or false, in any letter
+// case (absent means false; 1, 0, yes and the empty string are 400).
+// Bundles are not supported, so the flag changes nothing; it is still
+// validated. openapi.yaml documents the same pattern.
 func ParseExpand(v string, present bool) (bool, error) {
 	if !present {
 		return false, nil
 	}
 	switch strings.ToLower(v) {
-	case "true", "1":
+	case "true":
 		return true, nil
-	case "false", "0":
+	case "false":
 		return false, nil
 	}
-	return false, indexd.Invalidf("expand must be true or false")
+	return false, indexd.Invalidf("expand must be true or false (any letter case)")
 }

@@ -325,13 +325,13 @@ func TestParseDRSTarget(t *testing.T) {
 }
 
 func TestParseExpand(t *testing.T) {
-	for v, want := range map[string]bool{"true": true, "TRUE": true, "True": true, "1": true, "false": false, "FaLsE": false, "0": false} {
+	for v, want := range map[string]bool{"true": true, "TRUE": true, "True": true, "false": false, "FaLsE": false} {
 		got, err := ParseExpand(v, true)
 		if err != nil || got != want {
 			t.Errorf("ParseExpand(%q) = %v, %v", v, got, err)
 		}
 	}
-	for _, v := range []string{"", "yes", "2", "tru"} {
+	for _, v := range []string{"", "yes", "2", "tru", "1", "0", " true"} {
 		if _, err := ParseExpand(v, true); err == nil {
 			t.Errorf("ParseExpand(%q) accepted", v)
 		}

@@ -620,7 +620,8 @@ func TestDRSListObjects(t *testing.T) {
 	}
 }
 
-// TestDRSExpand: expand is parsed case-insensitively and changes nothing.
+// TestDRSExpand: expand is true or false in any letter case (nothing
+// else) and changes nothing.
 func TestDRSExpand(t *testing.T) {
 	t.Parallel()
 	w := startDRS(t)
@@ -631,7 +632,9 @@ func TestDRSExpand(t *testing.T) {
 			t.Errorf("%s changed the object: %s", q, r.Body)
 		}
 	}
-	drsErr(t, w.Do(http.MethodGet, tplObject, objPath(recA)+"?expand=sure", w.proj, nil), 400)
+	for _, q := range []string{"?expand=sure", "?expand=1", "?expand=0", "?expand="} {
+		drsErr(t, w.Do(http.MethodGet, tplObject, objPath(recA)+q, w.proj, nil), 400)
+	}
 	for _, body := range []any{map[string]any{"expand": true}, map[string]any{}, nil, map[string]any{"expand": false, "passports": []string{}}} {
 		r := w.Do(http.MethodPost, tplObject, objPath(recA), w.proj, body).MustStatus(t, 200)
 		if string(r.Body) != string(plain) {
