@@ -94,9 +94,11 @@ func serviceID(host string) string {
 }
 
 // drsServiceInfo answers the DRS 1.5 service-info. Object count and total
-// size are counted under the caller's discovery context: a count of records
-// the caller may not see would leak their existence. With DRSServiceInfo12
-// it answers the DRS 1.2 shape (type.version 1.2.0, no drs block).
+// size count DRS objects only (what GET objects lists; blank records and
+// records without a DRS-typed URL are not objects), under the caller's
+// discovery context: a count of records the caller may not see would leak
+// their existence. With DRSServiceInfo12 it answers the DRS 1.2 shape
+// (type.version 1.2.0, no drs block).
 func (s *Server) drsServiceInfo(c echo.Context) error {
 	host := s.drsHost(c)
 	version := s.cfg.Version
@@ -119,7 +121,7 @@ func (s *Server) drsServiceInfo(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	st, err := s.store.Stats(c.Request().Context(), dc)
+	st, err := s.store.Stats(c.Request().Context(), dc, repository.StatsOptions{OnlyObjects: true})
 	if err != nil {
 		return err
 	}
@@ -137,8 +139,8 @@ func drsTargetOf(c echo.Context) (drsTarget, error) {
 
 // drsRecord reads one record through the caller's discovery context:
 // invisible → 403 (404 under hide_existence), missing → 404, exactly as the
-// indexd routes. A visible blank record (no size or checksum yet) is not a
-// DRS object: 404 with a message saying so.
+// indexd routes. A visible record that is not a DRS object (a blank record,
+// or one without a URL of a DRS type) is 404 with a message saying why.
 func (s *Server) drsRecord(c echo.Context, id string) (*indexd.Record, error) {
 	dc, err := s.discoveryContext(c)
 	if err != nil {
@@ -148,10 +150,23 @@ func (s *Server) drsRecord(c echo.Context, id string) (*indexd.Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !isDRSObject(rec) {
-		return nil, indexd.Errorf(indexd.ErrNotFound, "object has no size or checksum registered yet (blank record)")
+	if err := notDRSObject(rec); err != nil {
+		return nil, err
 	}
 	return rec, nil
+}
+
+// notDRSObject says why a visible record is not a DRS object (nil when it
+// is one): ErrNotFound with a message a client can act on.
+func notDRSObject(rec *indexd.Record) error {
+	switch {
+	case rec.IsDRSObject():
+		return nil
+	case rec.Size == nil || len(drsChecksums(rec.Hashes)) == 0:
+		return indexd.Errorf(indexd.ErrNotFound, "object has no size or checksum registered yet (blank record)")
+	}
+	return indexd.Errorf(indexd.ErrNotFound, "record has no URL of a DRS access type (%s), so it is not a DRS object; read it through /index",
+		strings.Join(indexd.DRSSchemes(), ", "))
 }
 
 func (s *Server) drsObjectGet(c echo.Context) error {
@@ -245,7 +260,9 @@ type drsObjectList struct {
 
 // drsListObjects lists the visible records as DrsObjects, with the /index
 // list filters (filtered in SQL under the caller's discovery context).
-// Blank records are left out of the page; the cursor still moves past them.
+// Records that are not DRS objects are left out of the page (in SQL, and
+// again here for the per-set page walk, which checks size only); the cursor
+// still moves past them.
 func (s *Server) drsListObjects(c echo.Context) error {
 	q := c.QueryParams()
 	if _, err := ParseExpand(q.Get("expand"), q.Has("expand")); err != nil {
@@ -272,7 +289,7 @@ func (s *Server) drsListObjects(c echo.Context) error {
 		}
 		host := s.drsHost(c)
 		for i := range page.Records {
-			if isDRSObject(&page.Records[i]) {
+			if page.Records[i].IsDRSObject() {
 				out.DrsObjects = append(out.DrsObjects, s.toDRS(&page.Records[i], host))
 			}
 		}
@@ -410,7 +427,7 @@ func (s *Server) resolveBulk(c echo.Context, dc discovery.Context, ids []string)
 				break
 			}
 		}
-		if rec == nil || !isDRSObject(rec) {
+		if rec == nil || !rec.IsDRSObject() {
 			unresolved.add(http.StatusNotFound, id)
 			continue
 		}

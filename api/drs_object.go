@@ -20,7 +20,7 @@ type drsObject struct {
 	UpdatedTime   string            `json:"updated_time,omitempty"`
 	Version       string            `json:"version,omitempty"`
 	Checksums     []drsChecksum     `json:"checksums"`
-	AccessMethods []drsAccessMethod `json:"access_methods,omitempty"`
+	AccessMethods []drsAccessMethod `json:"access_methods"` // never empty: see IsDRSObject
 	Description   string            `json:"description,omitempty"`
 	Aliases       []string          `json:"aliases,omitempty"`
 }
@@ -86,15 +86,6 @@ func drsChecksums(h map[string]string) []drsChecksum {
 	return out
 }
 
-// drsSchemes maps a URL scheme to the DRS AccessMethod type. The DRS 1.5
-// enum has no "http": plain-http URLs are listed as type "https" with their
-// real http:// URL in access_url. Schemes not listed here (az://, abfss://,
-// …) have no DRS type and are not listed as access methods.
-var drsSchemes = map[string]string{
-	"s3": "s3", "gs": "gs", "https": "https", "http": "https", "ftp": "ftp",
-	"file": "file", "gsiftp": "gsiftp", "globus": "globus", "htsget": "htsget",
-}
-
 // publicSchemes get their access_url inline; every other type needs the
 // access endpoint (and read-storage).
 var publicSchemes = map[string]bool{"https": true, "http": true, "ftp": true}
@@ -112,8 +103,8 @@ func drsMethods(urls []string) []drsMethod {
 	var out []drsMethod
 	seen := map[string]int{}
 	for _, u := range urls {
-		scheme := urlScheme(u)
-		typ, ok := drsSchemes[scheme]
+		scheme := indexd.URLScheme(u)
+		typ, ok := indexd.DRSAccessType(scheme)
 		if !ok {
 			continue
 		}
@@ -131,26 +122,11 @@ func drsMethods(urls []string) []drsMethod {
 	return out
 }
 
-func urlScheme(u string) string {
-	i := strings.Index(u, "://")
-	if i <= 0 {
-		return ""
-	}
-	return strings.ToLower(u[:i])
-}
-
-// isDRSObject reports whether a record can be a DrsObject: DRS requires a
-// size and at least one checksum, which a blank record (an upload in
-// progress) does not have yet.
-func isDRSObject(r *indexd.Record) bool {
-	return r.Size != nil && len(drsChecksums(r.Hashes)) > 0
-}
-
 // drsTime formats a timestamp in RFC 3339 (UTC).
 func drsTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 // toDRS maps a record to a DrsObject. host is the hostname for the
-// hostname-based self URI. The caller checks isDRSObject first.
+// hostname-based self URI. The caller checks IsDRSObject first.
 func (s *Server) toDRS(r *indexd.Record, host string) drsObject {
 	o := drsObject{
 		ID:        r.DID,

@@ -70,10 +70,10 @@ func (f *drsFakeStore) ListRecords(_ context.Context, dc discovery.Context, fl i
 	return p, nil
 }
 
-func (f *drsFakeStore) Stats(_ context.Context, dc discovery.Context) (indexd.Stats, error) {
+func (f *drsFakeStore) Stats(_ context.Context, dc discovery.Context, opt repository.StatsOptions) (indexd.Stats, error) {
 	var st indexd.Stats
 	for _, r := range f.recs {
-		if f.visible(dc, &r) {
+		if f.visible(dc, &r) && (!opt.OnlyObjects || r.IsDRSObject()) {
 			st.FileCount++
 			if r.Size != nil {
 				st.TotalFileSize += *r.Size
@@ -466,7 +466,7 @@ func TestDRSServiceInfoShapes(t *testing.T) {
 		t.Fatalf("%d %v", code, m)
 	}
 	drs := m["drs"].(map[string]any)
-	if drs["maxBulkRequestLength"] != float64(7) || drs["objectCount"] != float64(4) || drs["totalObjectSize"] != float64(16) {
+	if drs["maxBulkRequestLength"] != float64(7) || drs["objectCount"] != float64(3) || drs["totalObjectSize"] != float64(16) {
 		t.Fatalf("drs %v", drs)
 	}
 	if m["type"].(map[string]any)["version"] != "1.5.0" || m["id"] != "org.example.data.drs" {

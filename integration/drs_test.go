@@ -667,16 +667,102 @@ func TestDRSServiceInfo(t *testing.T) {
 		}
 		return int(d["objectCount"].(float64)), int(d["totalObjectSize"].(float64))
 	}
-	// objectCount counts visible records (blank included, as /_stats does).
-	for class, want := range map[string][2]int{"anon": {0, 0}, "proj": {2, 123}, "storage": {4, 369}, "global": {5, 492}, "admin": {5, 492}} {
+	// objectCount counts visible DRS objects: the blank record is visible
+	// to proj, storage, global and admin but is not counted (/_stats counts it).
+	for class, want := range map[string][2]int{"anon": {0, 0}, "proj": {1, 123}, "storage": {3, 369}, "global": {4, 492}, "admin": {4, 492}} {
 		if n, size := count(w.auth(class)); n != want[0] || size != want[1] {
 			t.Errorf("%s: objectCount %d, totalObjectSize %d; want %v", class, n, size, want)
 		}
 	}
 	drsErr(t, w.Do(http.MethodGet, tplInfo, tplInfo, w.invalid, nil), 401)
+	if st := w.Do(http.MethodGet, "/_stats", "/_stats", w.global, nil).MustStatus(t, 200).Map(t); st["fileCount"] != float64(5) {
+		t.Errorf("/_stats for global: %v (counts every visible record, blank included)", st)
+	}
 	w.setDiscoverable(true)
-	if n, _ := count(""); n != 5 {
+	if n, _ := count(""); n != 4 {
 		t.Errorf("discoverable anon count %d", n)
+	}
+}
+
+// TestDRSNotAnObject: records that are not DRS objects — blank, no URL, or
+// only URLs without a DRS access type (az://) — are 404 on every single
+// route, unresolved in bulk, left out of every list path and not counted by
+// service-info; a record with one DRS-typed URL among others is an object
+// listing only that access method. The indexd API still serves them all.
+func TestDRSNotAnObject(t *testing.T) {
+	t.Parallel()
+	w := startDRS(t)
+	writer := w.E.Writer()
+	const (
+		azOnly = "dg.TEST/az-1"
+		noURL  = "dg.TEST/nourl-1"
+		mixed  = "dg.TEST/mixed-1"
+	)
+	az := Rec(azOnly, "/programs/p1/projects/a")
+	az["urls"] = []string{"az://acct/container/az-1", "abfss://c@acct.dfs.core.windows.net/az-1"}
+	w.E.Create(writer, az)
+	none := Rec(noURL, "/programs/p1/projects/a")
+	none["urls"] = []string{}
+	w.E.Create(writer, none)
+	mix := Rec(mixed, "/programs/p1/projects/a")
+	mix["urls"] = []string{"az://acct/container/mixed-1", "GS://g/mixed-1"}
+	w.E.Create(writer, mix)
+
+	for _, id := range []string{azOnly, noURL} {
+		r := w.Do(http.MethodGet, tplObject, objPath(id), w.proj, nil)
+		drsErr(t, r, 404)
+		if !strings.Contains(string(r.Body), "not a DRS object") {
+			t.Errorf("GET %s: message does not say why: %s", id, r.Body)
+		}
+		drsErr(t, w.Do(http.MethodPost, tplObject, objPath(id), w.proj, nil), 404)
+		drsErr(t, w.Do(http.MethodOptions, tplObject, objPath(id), w.proj, nil), 404)
+		drsErr(t, w.Do(http.MethodGet, tplAccess, objPath(id)+"/access/az", w.storage, nil), 404)
+		w.Do(http.MethodGet, "/index/{guid}", "/index/"+id, w.proj, nil).MustStatus(t, 200)
+	}
+	var b bulkReply
+	w.Do(http.MethodPost, tplObjects, tplObjects, w.proj, bulkIDs(azOnly, noURL, mixed)).MustStatus(t, 200).JSON(t, &b)
+	if len(b.Resolved) != 1 || b.Resolved[0]["id"] != mixed || fmt.Sprint(b.unresolved()[404]) != "[dg.TEST/az-1 dg.TEST/nourl-1]" {
+		t.Errorf("bulk: %+v", b)
+	}
+	m := w.Do(http.MethodGet, tplObject, objPath(mixed), w.proj, nil).MustStatus(t, 200).Map(t)
+	if ams := fmt.Sprint(m["access_methods"]); !strings.Contains(ams, "type:gs") || strings.Contains(ams, "az") || len(m["access_methods"].([]any)) != 1 {
+		t.Errorf("mixed access methods %s", ams)
+	}
+	w.Do(http.MethodGet, tplAccess, objPath(mixed)+"/access/gs", w.storage, nil).MustStatus(t, 200)
+
+	listed := func(auth, query string) []string {
+		t.Helper()
+		var out struct {
+			DrsObjects []struct{ ID string } `json:"drs_objects"`
+		}
+		w.Do(http.MethodGet, tplObjects, tplObjects+query, auth, nil).MustStatus(t, 200).JSON(t, &out)
+		var ids []string
+		for _, o := range out.DrsObjects {
+			ids = append(ids, o.ID)
+		}
+		return ids
+	}
+	count := func(auth string) float64 {
+		return w.Do(http.MethodGet, tplInfo, tplInfo, auth, nil).MustStatus(t, 200).Map(t)["drs"].(map[string]any)["objectCount"].(float64)
+	}
+	// Filtering on, no filter (the per-set page walk), then with a filter
+	// (the SQL predicate), then discovery on (unfiltered SQL).
+	want := "[dg.TEST/a-1 dg.TEST/mixed-1]"
+	if got := fmt.Sprint(listed(w.proj, "?limit=50")); got != want {
+		t.Errorf("list (page walk) %s, want %s", got, want)
+	}
+	if got := fmt.Sprint(listed(w.proj, "?limit=50&size=123")); got != want {
+		t.Errorf("list (filtered) %s, want %s", got, want)
+	}
+	if got := count(w.proj); got != 2 {
+		t.Errorf("proj objectCount %v, want 2", got)
+	}
+	w.setDiscoverable(true)
+	if got := fmt.Sprint(listed("", "?limit=50")); got != "[dg.TEST/a-1 dg.TEST/b-1 dg.TEST/m-1 dg.TEST/mixed-1 empty-1]" {
+		t.Errorf("discoverable list %s", got)
+	}
+	if got := count(""); got != 5 {
+		t.Errorf("discoverable objectCount %v, want 5", got)
 	}
 }
 
