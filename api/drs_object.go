@@ -31,11 +31,15 @@ type drsChecksum struct {
 }
 
 // drsAccessMethod is one way to fetch an object's bytes. access_id is always
-// present; access_url only for public protocols (https, http, ftp).
+// present; access_url only for public protocols (https, http, ftp); cloud,
+// region and available only when known (drsLocation).
 type drsAccessMethod struct {
 	Type           string             `json:"type"`
 	AccessID       string             `json:"access_id"`
 	AccessURL      *drsAccessURL      `json:"access_url,omitempty"`
+	Cloud          string             `json:"cloud,omitempty"`
+	Region         string             `json:"region,omitempty"`
+	Available      *bool              `json:"available,omitempty"`
 	Authorizations *drsAuthorizations `json:"authorizations,omitempty"`
 }
 
@@ -159,10 +163,74 @@ func (s *Server) toDRS(r *indexd.Record, host string) drsObject {
 	auth := s.accessAuthorizations()
 	for _, m := range drsMethods(r.URLs) {
 		am := m.drsAccessMethod
+		am.Cloud, am.Region, am.Available = drsLocation(m.url, r.URLsMetadata[m.url])
 		am.Authorizations = auth
 		o.AccessMethods = append(o.AccessMethods, am)
 	}
 	return o
+}
+
+// urls_metadata keys that describe where a URL's bytes are (docs/drs.md).
+const (
+	metaCloud     = "cloud"
+	metaRegion    = "region"
+	metaAvailable = "available"
+)
+
+// drsLocation is what is known of where a URL's bytes live: the cloud from
+// urls_metadata "cloud", else derived from the URL (s3:// → aws, gs:// →
+// gcp, an https URL on a well-known storage host → that cloud); the region
+// from urls_metadata "region"; availability from urls_metadata "available"
+// ("true" or "false", any letter case; other values are ignored). Unknown
+// values are "" / nil and left out of the DrsObject.
+func drsLocation(u string, meta map[string]string) (cloud, region string, available *bool) {
+	cloud = meta[metaCloud]
+	if cloud == "" {
+		cloud = cloudOf(u)
+	}
+	region = meta[metaRegion]
+	switch strings.ToLower(meta[metaAvailable]) {
+	case "true":
+		available = new(bool)
+		*available = true
+	case "false":
+		available = new(bool)
+	}
+	return cloud, region, available
+}
+
+// storageHosts are the big clouds' object-store hosts, for https:// and
+// http:// URLs: a host matches its entry without the leading dot, or any
+// host ending in the entry.
+var storageHosts = []struct{ suffix, cloud string }{
+	{".amazonaws.com", "aws"},
+	{".storage.googleapis.com", "gcp"},
+	{".storage.cloud.google.com", "gcp"},
+	{".blob.core.windows.net", "azure"},
+	{".dfs.core.windows.net", "azure"},
+}
+
+// cloudOf derives the cloud provider from a URL: by scheme for s3 and gs,
+// by storage host for http(s); "" when it cannot be told.
+func cloudOf(u string) string {
+	switch indexd.URLScheme(u) {
+	case "s3":
+		return "aws"
+	case "gs":
+		return "gcp"
+	case "https", "http":
+		p, err := url.Parse(u)
+		if err != nil {
+			return ""
+		}
+		host := strings.ToLower(p.Hostname())
+		for _, h := range storageHosts {
+			if host == strings.TrimPrefix(h.suffix, ".") || strings.HasSuffix(host, h.suffix) {
+				return h.cloud
+			}
+		}
+	}
+	return ""
 }
 
 // accessAuthorizations says how to authorize the access endpoint: a bearer

@@ -491,3 +491,40 @@ func TestDRSBearerIssuers(t *testing.T) {
 		t.Fatalf("access method authorizations %v", am["authorizations"])
 	}
 }
+
+func TestDRSLocation(t *testing.T) {
+	yes, no := true, false
+	for _, tc := range []struct {
+		name, url     string
+		meta          map[string]string
+		cloud, region string
+		available     *bool
+	}{
+		{name: "s3 is aws", url: "s3://bkt/k", cloud: "aws"},
+		{name: "gs is gcp", url: "gs://bkt/k", cloud: "gcp"},
+		{name: "scheme case", url: "GS://bkt/k", cloud: "gcp"},
+		{name: "aws https host", url: "https://bkt.s3.us-east-1.amazonaws.com/k", cloud: "aws"},
+		{name: "gcp https host", url: "https://storage.googleapis.com/bkt/k", cloud: "gcp"},
+		{name: "azure https host", url: "https://acct.blob.core.windows.net/c/k", cloud: "azure"},
+		{name: "look-alike host", url: "https://notstorage.googleapis.com.example.org/k", cloud: ""},
+		{name: "other https host", url: "https://example.org/k", cloud: ""},
+		{name: "ftp unknown", url: "ftp://example.org/k", cloud: ""},
+		{name: "metadata cloud wins", url: "s3://minio/k", meta: map[string]string{"cloud": "onprem"}, cloud: "onprem"},
+		{name: "region and available", url: "s3://bkt/k", meta: map[string]string{"region": "us-west-2", "available": "TRUE"}, cloud: "aws", region: "us-west-2", available: &yes},
+		{name: "unavailable", url: "gs://bkt/k", meta: map[string]string{"available": "false"}, cloud: "gcp", available: &no},
+		{name: "unparsable available ignored", url: "gs://bkt/k", meta: map[string]string{"available": "soon"}, cloud: "gcp"},
+		{name: "other keys ignored", url: "file:///data/k", meta: map[string]string{"state": "validated"}},
+	} {
+		cloud, region, avail := drsLocation(tc.url, tc.meta)
+		if cloud != tc.cloud || region != tc.region || fmt.Sprint(derefBool(avail)) != fmt.Sprint(derefBool(tc.available)) {
+			t.Errorf("%s: drsLocation(%q, %v) = %q, %q, %v; want %q, %q, %v", tc.name, tc.url, tc.meta, cloud, region, derefBool(avail), tc.cloud, tc.region, derefBool(tc.available))
+		}
+	}
+}
+
+func derefBool(b *bool) any {
+	if b == nil {
+		return nil
+	}
+	return *b
+}

@@ -96,6 +96,10 @@ func startDRS(t *testing.T, opts ...Option) *drsWorld {
 	a["urls"] = []string{"s3://bkt/a-1", "https://example.org/a-1", "s3://bkt2/a-1"}
 	a["hashes"] = map[string]string{"md5": "0123456789abcdef0123456789abcdef", "sha256": strings.Repeat("ab", 32), "crc": "0badc0de"}
 	a["file_name"], a["version"], a["description"] = "a.bam", "v1", "record a"
+	a["urls_metadata"] = map[string]map[string]string{
+		"s3://bkt/a-1":  {"region": "us-east-1", "available": "true", "state": "validated"},
+		"s3://bkt2/a-1": {"cloud": "onprem", "available": "FALSE"},
+	}
 	e.Create(writer, a)
 	b := Rec(recB, "/programs/p2/projects/b")
 	b["urls"] = []string{"gs://g/b-1"}
@@ -234,6 +238,9 @@ func TestDRSObjectShape(t *testing.T) {
 			Type      string
 			AccessID  string                `json:"access_id"`
 			AccessURL *struct{ URL string } `json:"access_url"`
+			Cloud     string
+			Region    string
+			Available *bool
 		} `json:"access_methods"`
 		Aliases []string
 	}
@@ -256,16 +263,23 @@ func TestDRSObjectShape(t *testing.T) {
 	if len(sums) != 3 || sums["md5"] != "0123456789abcdef0123456789abcdef" || sums["sha-256"] != strings.Repeat("ab", 32) || sums["crc32"] != "0badc0de" {
 		t.Errorf("checksums %v", sums)
 	}
+	// type:access_id[:access_url] cloud/region/available ("-" when absent).
 	var methods []string
 	for _, m := range o.AccessMethods {
 		s := m.Type + ":" + m.AccessID
 		if m.AccessURL != nil {
 			s += ":" + m.AccessURL.URL
 		}
+		avail := "-"
+		if m.Available != nil {
+			avail = fmt.Sprint(*m.Available)
+		}
+		s += fmt.Sprintf(" %s/%s/%s", orDash(m.Cloud), orDash(m.Region), avail)
 		methods = append(methods, s)
 	}
-	if got := strings.Join(methods, " "); got != "s3:s3 https:https:https://example.org/a-1 s3:s3-2" {
-		t.Errorf("access methods %s", got)
+	want := "s3:s3 aws/us-east-1/true, https:https:https://example.org/a-1 -/-/-, s3:s3-2 onprem/-/false"
+	if got := strings.Join(methods, ", "); got != want {
+		t.Errorf("access methods %s, want %s", got, want)
 	}
 	if len(o.Aliases) != 1 || o.Aliases[0] != "alias-a1" {
 		t.Errorf("aliases %v", o.Aliases)
@@ -280,11 +294,18 @@ func TestDRSObjectShape(t *testing.T) {
 	}
 	// A minimal record omits optional fields rather than sending null.
 	r = w.Do(http.MethodGet, tplObject, objPath(recB), w.global, nil).MustStatus(t, 200)
-	for _, k := range []string{`"name"`, `"version"`, `"description"`, `"aliases"`, "null", `"access_url"`} {
+	for _, k := range []string{`"name"`, `"version"`, `"description"`, `"aliases"`, "null", `"access_url"`, `"region"`, `"available"`} {
 		if strings.Contains(string(r.Body), k) {
 			t.Errorf("%s in minimal object %s", k, r.Body)
 		}
 	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 // TestDRSIDsWithSlash: ids with '/' work unescaped and percent-encoded, the
