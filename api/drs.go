@@ -12,6 +12,7 @@ import (
 
 	"github.com/datacommons/indexd"
 	"github.com/datacommons/indexd/discovery"
+	"github.com/datacommons/indexd/policy"
 	"github.com/datacommons/indexd/repository"
 )
 
@@ -221,16 +222,60 @@ func (s *Server) drsObjectPost(c echo.Context) error {
 	return c.JSON(http.StatusOK, s.toDRS(rec, s.drsHost(c)))
 }
 
-// objectAuthorizations says how to authorize GetObject/PostObject: a bearer
-// token, and no credential at all while every record is discoverable.
-func (s *Server) objectAuthorizations(id string) drsAuthorizations {
+// objectAuthorizations says how to authorize GetObject/PostObject on one
+// object: a bearer token always works for a caller with the grants, and
+// "None" is listed first when a caller without credentials may read it
+// (anonymousOK: see anonymousVisible).
+func (s *Server) objectAuthorizations(id string, anonymousOK bool) drsAuthorizations {
 	types := []string{"BearerAuth"}
-	if s.settings.Get().AreRecordsDiscoverable {
+	if anonymousOK {
 		types = []string{"None", "BearerAuth"}
 	}
 	return drsAuthorizations{DrsObjectID: id, SupportedTypes: types, BearerAuthIssuers: s.cfg.DRSBearerIssuers}
 }
 
+// anonymousVisible returns the dids among dids that a caller without
+// credentials may read, asked of the repository under the anonymous
+// discovery context (the same visibility predicate as every read, in SQL).
+// A caller who is anonymous just read them; an unfiltered anonymous
+// context sees everything. A policy failure is an error (fail closed: 503,
+// never a guessed "None").
+func (s *Server) anonymousVisible(c echo.Context, dids []string) (map[string]bool, error) {
+	out := make(map[string]bool, len(dids))
+	if len(dids) == 0 {
+		return out, nil
+	}
+	everything := func() map[string]bool {
+		for _, d := range dids {
+			out[d] = true
+		}
+		return out
+	}
+	if callerOf(c).Anonymous() {
+		return everything(), nil
+	}
+	ctx := c.Request().Context()
+	dc, err := s.buildDiscoveryContext(ctx, policy.Caller{})
+	if err != nil {
+		return nil, err
+	}
+	if dc.Unfiltered() {
+		return everything(), nil
+	}
+	recs, err := s.store.GetRecords(ctx, dc, dids, repository.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	for i := range recs {
+		out[recs[i].DID] = true
+	}
+	return out, nil
+}
+
+// drsObjectOptions answers OPTIONS objects/{id}: the record resolves like
+// GET (invisible 403, or 404 under hide_existence; missing or not a DRS
+// object 404 — docs/drs.md), then "None" is offered when an anonymous
+// caller could read it too.
 func (s *Server) drsObjectOptions(c echo.Context) error {
 	if c.Param("*") == "" {
 		return s.drsBulkOptions(c)
@@ -246,7 +291,11 @@ func (s *Server) drsObjectOptions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, s.objectAuthorizations(rec.DID))
+	anon, err := s.anonymousVisible(c, []string{rec.DID})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s.objectAuthorizations(rec.DID, anon[rec.DID]))
 }
 
 // ---- lists and bulk ----
@@ -482,10 +531,18 @@ func (s *Server) drsBulkOptions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	dids := make([]string, 0, len(found))
+	for _, rec := range found {
+		dids = append(dids, rec.DID)
+	}
+	anon, err := s.anonymousVisible(c, dids)
+	if err != nil {
+		return err
+	}
 	out := drsBulkOptionsBody{Resolved: []drsAuthorizations{}}
 	for _, id := range ids {
 		if rec, ok := found[id]; ok {
-			out.Resolved = append(out.Resolved, s.objectAuthorizations(rec.DID))
+			out.Resolved = append(out.Resolved, s.objectAuthorizations(rec.DID, anon[rec.DID]))
 		}
 	}
 	out.Unresolved = unresolved.list()

@@ -218,6 +218,69 @@ func TestDRSObjectVisibility(t *testing.T) {
 	}
 }
 
+// TestDRSOptionsAnonymous: with filtering on, OPTIONS offers "None" exactly
+// for the objects an anonymous caller could read (anonymous grants), single
+// and bulk, whoever asks; an invisible object stays 403 (404 under
+// hide_existence, see TestDRSHideExistence); a policy failure while
+// checking the anonymous view is 503, never a guessed "None".
+func TestDRSOptionsAnonymous(t *testing.T) {
+	t.Parallel()
+	w := startDRS(t)
+	// First, before any anonymous mapping is cached: the policy service fails.
+	w.E.Policy.SetFault(policytest.Fault500)
+	drsErr(t, w.Do(http.MethodOptions, tplObject, objPath(recA), w.adminAuth(), nil), 503)
+	w.E.Policy.SetFault(policytest.FaultNone)
+	w.E.Policy.SetAnonymous(map[string][]string{"/programs/p1/projects/a": {"read"}})
+
+	types := func(m map[string]any) string { return fmt.Sprint(m["supported_types"]) }
+	for _, tc := range []struct {
+		class, id string
+		status    int
+		types     string
+	}{
+		{"anon", recA, 200, "[None BearerAuth]"},
+		{"proj", recA, 200, "[None BearerAuth]"},
+		{"global", recA, 200, "[None BearerAuth]"},
+		{"admin", recA, 200, "[None BearerAuth]"},
+		{"global", recB, 200, "[BearerAuth]"},
+		{"global", recM, 200, "[BearerAuth]"}, // needs read on both paths
+		{"global", recE, 200, "[BearerAuth]"}, // empty authz: never anonymous
+		{"anon", recB, 403, ""},
+		{"proj", recB, 403, ""},
+		{"anon", "dg.TEST/missing", 404, ""},
+		{"global", recBlank, 404, ""},
+		{"invalid", recA, 401, ""},
+	} {
+		r := w.Do(http.MethodOptions, tplObject, objPath(tc.id), w.auth(tc.class), nil)
+		if tc.status != 200 {
+			if r.Status != tc.status {
+				t.Errorf("%s OPTIONS %s: %d, want %d: %s", tc.class, tc.id, r.Status, tc.status, r.Body)
+				continue
+			}
+			drsErr(t, r, tc.status)
+			continue
+		}
+		r.MustStatus(t, 200)
+		if m := r.Map(t); types(m) != tc.types || m["drs_object_id"] != tc.id {
+			t.Errorf("%s OPTIONS %s: %s, want %s", tc.class, tc.id, r.Body, tc.types)
+		}
+	}
+	var b bulkReply
+	w.Do(http.MethodOptions, tplObjects, tplObjects, w.global, bulkIDs(recA, recB, "nope-1")).MustStatus(t, 200).JSON(t, &b)
+	got := map[string]string{}
+	for _, a := range b.Resolved {
+		got[a["drs_object_id"].(string)] = types(a)
+	}
+	if len(got) != 2 || got[recA] != "[None BearerAuth]" || got[recB] != "[BearerAuth]" {
+		t.Errorf("bulk OPTIONS: %v", got)
+	}
+	// Discovery on: everything is anonymous-readable.
+	w.setDiscoverable(true)
+	if m := w.Do(http.MethodOptions, tplObject, objPath(recB), w.global, nil).MustStatus(t, 200).Map(t); types(m) != "[None BearerAuth]" {
+		t.Errorf("discoverable OPTIONS: %v", m)
+	}
+}
+
 // adminCase picks the few admin calls the visibility matrix makes (each
 // basic-auth request verifies a bcrypt hash: deliberately slow).
 func adminCase(on bool, id, method string) bool {
@@ -424,6 +487,11 @@ func TestDRSHideExistence(t *testing.T) {
 		t.Errorf("invisible %s vs missing %s", inv.Body, miss.Body)
 	}
 	drsErr(t, w.Do(http.MethodGet, tplAccess, objPath(recB)+"/access/gs", w.proj, nil), 404)
+	invOpt := w.Do(http.MethodOptions, tplObject, objPath(recB), w.proj, nil)
+	drsErr(t, invOpt, 404)
+	if string(invOpt.Body) != string(w.Do(http.MethodOptions, tplObject, objPath("dg.TEST/zz-1"), w.proj, nil).Body) {
+		t.Errorf("OPTIONS invisible vs missing differ: %s", invOpt.Body)
+	}
 }
 
 func bulkIDs(ids ...string) map[string]any { return map[string]any{"bulk_object_ids": ids} }
