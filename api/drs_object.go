@@ -239,21 +239,42 @@ func (s *Server) accessAuthorizations() *drsAuthorizations {
 	return &drsAuthorizations{SupportedTypes: []string{"BearerAuth"}, BearerAuthIssuers: s.cfg.DRSBearerIssuers}
 }
 
-// selfURI is drs://<host>/<percent-encoded id>, or, when a compact prefix is
-// configured, drs://<prefix>:<percent-encoded accession>, the accession
-// being the did without "<prefix>/" or the default prefix.
+// selfURI is the object's drs:// URI. With a compact prefix p configured,
+// a did "p/<accession>" gets the compact form drs://p:<accession>, which a
+// resolver turns into .../objects/p/<accession> through the URL pattern
+// registered for p (docs/drs.md). Every other did — no prefix configured,
+// or a did outside p/ — gets the hostname form drs://<host>/<percent-encoded
+// did>: a compact URI for it would resolve to a different id.
 func (s *Server) selfURI(did, host string) string {
 	if p := s.cfg.DRSCompactPrefix; p != "" {
-		acc := did
-		switch {
-		case strings.HasPrefix(did, p+"/") && len(did) > len(p)+1:
-			acc = did[len(p)+1:]
-		case s.cfg.DefaultPrefix != "" && strings.HasPrefix(did, s.cfg.DefaultPrefix) && len(did) > len(s.cfg.DefaultPrefix):
-			acc = did[len(s.cfg.DefaultPrefix):]
+		if acc, ok := strings.CutPrefix(did, p+"/"); ok && acc != "" {
+			return "drs://" + p + ":" + encodeAccession(acc)
 		}
-		return "drs://" + p + ":" + EncodeDRSID(acc)
 	}
 	return "drs://" + host + "/" + EncodeDRSID(did)
+}
+
+// encodeAccession percent-encodes only what a compact accession needs: it
+// keeps every URI path character (unreserved, sub-delims, ":" and "@" — all
+// of the did alphabet but "/") and encodes "/" (so the accession stays one
+// path segment when a resolver substitutes it into its URL pattern, and
+// never reads as the "/access/" separator), "%" and anything else.
+func encodeAccession(acc string) string {
+	var b strings.Builder
+	for i := 0; i < len(acc); i++ {
+		c := acc[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~!$&'()*+,;=:@", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteString(pctEncode(c))
+	}
+	return b.String()
+}
+
+func pctEncode(c byte) string {
+	const hex = "0123456789ABCDEF"
+	return string([]byte{'%', hex[c>>4], hex[c&15]})
 }
 
 // EncodeDRSID percent-encodes every byte outside the DRS id alphabet
@@ -267,7 +288,7 @@ func EncodeDRSID(id string) string {
 			b.WriteByte(c)
 			continue
 		}
-		b.WriteString("%" + strings.ToUpper(strconv.FormatUint(uint64(c)>>4, 16)) + strings.ToUpper(strconv.FormatUint(uint64(c)&15, 16)))
+		b.WriteString(pctEncode(c))
 	}
 	return b.String()
 }

@@ -273,21 +273,31 @@ func TestDRSChecksumsAndMethods(t *testing.T) {
 }
 
 func TestDRSSelfURICompact(t *testing.T) {
-	s := &Server{cfg: Config{DRSCompactPrefix: "dg.T", DefaultPrefix: "dg.X/"}}
-	for did, want := range map[string]string{
-		"dg.T/abc":   "drs://dg.T:abc",
-		"dg.X/abc":   "drs://dg.T:abc",
-		"plain":      "drs://dg.T:plain",
-		"a/b:c":      "drs://dg.T:a%2Fb%3Ac",
-		"dg.T/":      "drs://dg.T:dg.T%2F",
-		"dg.T/x/y@z": "drs://dg.T:x%2Fy%40z",
+	for _, tc := range []struct {
+		name, prefix, defaultPrefix, did, want string
+	}{
+		{"no compact prefix", "", "", "dg.T/abc", "drs://h/dg.T%2Fabc"},
+		{"under the prefix", "dg.T", "dg.X/", "dg.T/abc", "drs://dg.T:abc"},
+		{"accession keeps : @ + =", "dg.T", "", "dg.T/ark:1@2+3=4", "drs://dg.T:ark:1@2+3=4"},
+		{"accession encodes /", "dg.T", "", "dg.T/x/y@z", "drs://dg.T:x%2Fy@z"},
+		{"accession with an access segment", "dg.T", "", "dg.T/x/access/y", "drs://dg.T:x%2Faccess%2Fy"},
+		{"under DEFAULT_PREFIX only", "dg.T", "dg.X/", "dg.X/abc", "drs://h/dg.X%2Fabc"},
+		{"unprefixed, DEFAULT_PREFIX is the compact prefix", "dg.T", "dg.T/", "abc", "drs://h/abc"},
+		{"unprefixed", "dg.T", "", "plain", "drs://h/plain"},
+		{"prefix look-alike", "dg.T", "", "dg.TX/abc", "drs://h/dg.TX%2Fabc"},
+		{"other characters", "dg.T", "", "a/b:c", "drs://h/a%2Fb%3Ac"},
+		{"empty accession", "dg.T", "", "dg.T/", "drs://h/dg.T%2F"},
 	} {
-		if got := s.selfURI(did, "h"); got != want {
-			t.Errorf("selfURI(%q) = %q, want %q", did, got, want)
+		s := &Server{cfg: Config{DRSCompactPrefix: tc.prefix, DefaultPrefix: tc.defaultPrefix}}
+		if got := s.selfURI(tc.did, "h"); got != tc.want {
+			t.Errorf("%s: selfURI(%q) = %q, want %q", tc.name, tc.did, got, tc.want)
 		}
 	}
 	if got := EncodeDRSID("A-z0._~ /:+"); got != "A-z0._~%20%2F%3A%2B" {
 		t.Errorf("EncodeDRSID = %q", got)
+	}
+	if got := encodeAccession("a%b c/d\x80"); got != "a%25b%20c%2Fd%80" {
+		t.Errorf("encodeAccession = %q", got)
 	}
 }
 

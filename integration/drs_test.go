@@ -389,13 +389,31 @@ func TestDRSIDsWithSlash(t *testing.T) {
 	if m["self_uri"] != "drs://dg.TEST:a-1" {
 		t.Errorf("compact self_uri %v", m["self_uri"])
 	}
-	if m := w.Do(http.MethodGet, tplObject, objPath(recE), w.global, nil).Map(t); m["self_uri"] != "drs://dg.TEST:empty-1" {
-		t.Errorf("compact self_uri of an unprefixed did %v", m["self_uri"])
+	// A did outside the compact prefix keeps the hostname form: a compact
+	// URI would resolve to objects/dg.TEST/empty-1, a different id.
+	host := strings.TrimPrefix(w.E.URL, "http://")
+	if m := w.Do(http.MethodGet, tplObject, objPath(recE), w.global, nil).Map(t); m["self_uri"] != "drs://"+host+"/empty-1" {
+		t.Errorf("self_uri of an unprefixed did %v", m["self_uri"])
 	}
-	// An escaped id containing "/access/" is an id, not an access path.
 	writer := w.E.Writer()
 	odd := "dg.TEST/x/access/y"
 	w.E.Create(writer, Rec(odd, "/programs/p1/projects/a"))
+	// Each compact URI resolves, through the URL pattern an operator
+	// registers (.../objects/dg.TEST/{$id}), to its own object.
+	resolve := func(selfURI string) string {
+		acc, ok := strings.CutPrefix(selfURI, "drs://dg.TEST:")
+		if !ok {
+			t.Fatalf("not a compact dg.TEST URI: %s", selfURI)
+		}
+		return w.Do(http.MethodGet, tplObject, objPath("dg.TEST/"+acc), w.proj, nil).MustStatus(t, 200).Map(t)["id"].(string)
+	}
+	for _, id := range []string{recA, odd} {
+		self := w.Do(http.MethodGet, tplObject, objPath(url.PathEscape(id)), w.proj, nil).MustStatus(t, 200).Map(t)["self_uri"].(string)
+		if got := resolve(self); got != id {
+			t.Errorf("%s: self_uri %s resolves to %s", id, self, got)
+		}
+	}
+	// An escaped id containing "/access/" is an id, not an access path.
 	r := w.Do(http.MethodGet, tplObject, objPath(url.PathEscape(odd)), w.proj, nil)
 	if r.Status != 200 || r.Map(t)["id"] != odd {
 		t.Errorf("escaped id with /access/: %d %s", r.Status, r.Body)
