@@ -108,7 +108,7 @@ func BenchmarkDRSListPageJSON(b *testing.B) {
 	for b.Loop() {
 		out := drsObjectList{DrsObjects: make([]drsObject, 0, len(page.Records))}
 		for i := range page.Records {
-			if isDRSObject(&page.Records[i]) {
+			if page.Records[i].IsDRSObject() {
 				out.DrsObjects = append(out.DrsObjects, s.toDRS(&page.Records[i], "indexd.example.org"))
 			}
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/datacommons/indexd"
 	"github.com/datacommons/indexd/discovery"
+	"github.com/datacommons/indexd/policy"
 	"github.com/datacommons/indexd/repository"
 )
 
@@ -94,9 +95,11 @@ func serviceID(host string) string {
 }
 
 // drsServiceInfo answers the DRS 1.5 service-info. Object count and total
-// size are counted under the caller's discovery context: a count of records
-// the caller may not see would leak their existence. With DRSServiceInfo12
-// it answers the DRS 1.2 shape (type.version 1.2.0, no drs block).
+// size count DRS objects only (what GET objects lists; blank records and
+// records without a DRS-typed URL are not objects), under the caller's
+// discovery context: a count of records the caller may not see would leak
+// their existence. With DRSServiceInfo12 it answers the DRS 1.2 shape
+// (type.version 1.2.0, no drs block).
 func (s *Server) drsServiceInfo(c echo.Context) error {
 	host := s.drsHost(c)
 	version := s.cfg.Version
@@ -119,7 +122,7 @@ func (s *Server) drsServiceInfo(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	st, err := s.store.Stats(c.Request().Context(), dc)
+	st, err := s.store.Stats(c.Request().Context(), dc, repository.StatsOptions{OnlyObjects: true})
 	if err != nil {
 		return err
 	}
@@ -137,8 +140,8 @@ func drsTargetOf(c echo.Context) (drsTarget, error) {
 
 // drsRecord reads one record through the caller's discovery context:
 // invisible → 403 (404 under hide_existence), missing → 404, exactly as the
-// indexd routes. A visible blank record (no size or checksum yet) is not a
-// DRS object: 404 with a message saying so.
+// indexd routes. A visible record that is not a DRS object (a blank record,
+// or one without a URL of a DRS type) is 404 with a message saying why.
 func (s *Server) drsRecord(c echo.Context, id string) (*indexd.Record, error) {
 	dc, err := s.discoveryContext(c)
 	if err != nil {
@@ -148,10 +151,23 @@ func (s *Server) drsRecord(c echo.Context, id string) (*indexd.Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !isDRSObject(rec) {
-		return nil, indexd.Errorf(indexd.ErrNotFound, "object has no size or checksum registered yet (blank record)")
+	if err := notDRSObject(rec); err != nil {
+		return nil, err
 	}
 	return rec, nil
+}
+
+// notDRSObject says why a visible record is not a DRS object (nil when it
+// is one): ErrNotFound with a message a client can act on.
+func notDRSObject(rec *indexd.Record) error {
+	switch {
+	case rec.IsDRSObject():
+		return nil
+	case rec.Size == nil || len(drsChecksums(rec.Hashes)) == 0:
+		return indexd.Errorf(indexd.ErrNotFound, "object has no size or checksum registered yet (blank record)")
+	}
+	return indexd.Errorf(indexd.ErrNotFound, "record has no URL of a DRS access type (%s), so it is not a DRS object; read it through /index",
+		strings.Join(indexd.DRSSchemes(), ", "))
 }
 
 func (s *Server) drsObjectGet(c echo.Context) error {
@@ -206,16 +222,60 @@ func (s *Server) drsObjectPost(c echo.Context) error {
 	return c.JSON(http.StatusOK, s.toDRS(rec, s.drsHost(c)))
 }
 
-// objectAuthorizations says how to authorize GetObject/PostObject: a bearer
-// token, and no credential at all while every record is discoverable.
-func (s *Server) objectAuthorizations(id string) drsAuthorizations {
+// objectAuthorizations says how to authorize GetObject/PostObject on one
+// object: a bearer token always works for a caller with the grants, and
+// "None" is listed first when a caller without credentials may read it
+// (anonymousOK: see anonymousVisible).
+func (s *Server) objectAuthorizations(id string, anonymousOK bool) drsAuthorizations {
 	types := []string{"BearerAuth"}
-	if s.settings.Get().AreRecordsDiscoverable {
+	if anonymousOK {
 		types = []string{"None", "BearerAuth"}
 	}
 	return drsAuthorizations{DrsObjectID: id, SupportedTypes: types, BearerAuthIssuers: s.cfg.DRSBearerIssuers}
 }
 
+// anonymousVisible returns the dids among dids that a caller without
+// credentials may read, asked of the repository under the anonymous
+// discovery context (the same visibility predicate as every read, in SQL).
+// A caller who is anonymous just read them; an unfiltered anonymous
+// context sees everything. A policy failure is an error (fail closed: 503,
+// never a guessed "None").
+func (s *Server) anonymousVisible(c echo.Context, dids []string) (map[string]bool, error) {
+	out := make(map[string]bool, len(dids))
+	if len(dids) == 0 {
+		return out, nil
+	}
+	everything := func() map[string]bool {
+		for _, d := range dids {
+			out[d] = true
+		}
+		return out
+	}
+	if callerOf(c).Anonymous() {
+		return everything(), nil
+	}
+	ctx := c.Request().Context()
+	dc, err := s.buildDiscoveryContext(ctx, policy.Caller{})
+	if err != nil {
+		return nil, err
+	}
+	if dc.Unfiltered() {
+		return everything(), nil
+	}
+	recs, err := s.store.GetRecords(ctx, dc, dids, repository.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	for i := range recs {
+		out[recs[i].DID] = true
+	}
+	return out, nil
+}
+
+// drsObjectOptions answers OPTIONS objects/{id}: the record resolves like
+// GET (invisible 403, or 404 under hide_existence; missing or not a DRS
+// object 404 — docs/drs.md), then "None" is offered when an anonymous
+// caller could read it too.
 func (s *Server) drsObjectOptions(c echo.Context) error {
 	if c.Param("*") == "" {
 		return s.drsBulkOptions(c)
@@ -231,7 +291,11 @@ func (s *Server) drsObjectOptions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, s.objectAuthorizations(rec.DID))
+	anon, err := s.anonymousVisible(c, []string{rec.DID})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s.objectAuthorizations(rec.DID, anon[rec.DID]))
 }
 
 // ---- lists and bulk ----
@@ -245,7 +309,9 @@ type drsObjectList struct {
 
 // drsListObjects lists the visible records as DrsObjects, with the /index
 // list filters (filtered in SQL under the caller's discovery context).
-// Blank records are left out of the page; the cursor still moves past them.
+// Records that are not DRS objects are left out of the page (in SQL, and
+// again here for the per-set page walk, which checks size only); the cursor
+// still moves past them.
 func (s *Server) drsListObjects(c echo.Context) error {
 	q := c.QueryParams()
 	if _, err := ParseExpand(q.Get("expand"), q.Has("expand")); err != nil {
@@ -272,7 +338,7 @@ func (s *Server) drsListObjects(c echo.Context) error {
 		}
 		host := s.drsHost(c)
 		for i := range page.Records {
-			if isDRSObject(&page.Records[i]) {
+			if page.Records[i].IsDRSObject() {
 				out.DrsObjects = append(out.DrsObjects, s.toDRS(&page.Records[i], host))
 			}
 		}
@@ -410,7 +476,7 @@ func (s *Server) resolveBulk(c echo.Context, dc discovery.Context, ids []string)
 				break
 			}
 		}
-		if rec == nil || !isDRSObject(rec) {
+		if rec == nil || !rec.IsDRSObject() {
 			unresolved.add(http.StatusNotFound, id)
 			continue
 		}
@@ -465,10 +531,18 @@ func (s *Server) drsBulkOptions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	dids := make([]string, 0, len(found))
+	for _, rec := range found {
+		dids = append(dids, rec.DID)
+	}
+	anon, err := s.anonymousVisible(c, dids)
+	if err != nil {
+		return err
+	}
 	out := drsBulkOptionsBody{Resolved: []drsAuthorizations{}}
 	for _, id := range ids {
 		if rec, ok := found[id]; ok {
-			out.Resolved = append(out.Resolved, s.objectAuthorizations(rec.DID))
+			out.Resolved = append(out.Resolved, s.objectAuthorizations(rec.DID, anon[rec.DID]))
 		}
 	}
 	out.Unresolved = unresolved.list()

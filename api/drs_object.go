@@ -20,7 +20,7 @@ type drsObject struct {
 	UpdatedTime   string            `json:"updated_time,omitempty"`
 	Version       string            `json:"version,omitempty"`
 	Checksums     []drsChecksum     `json:"checksums"`
-	AccessMethods []drsAccessMethod `json:"access_methods,omitempty"`
+	AccessMethods []drsAccessMethod `json:"access_methods"` // never empty: see IsDRSObject
 	Description   string            `json:"description,omitempty"`
 	Aliases       []string          `json:"aliases,omitempty"`
 }
@@ -31,11 +31,15 @@ type drsChecksum struct {
 }
 
 // drsAccessMethod is one way to fetch an object's bytes. access_id is always
-// present; access_url only for public protocols (https, http, ftp).
+// present; access_url only for public protocols (https, http, ftp); cloud,
+// region and available only when known (drsLocation).
 type drsAccessMethod struct {
 	Type           string             `json:"type"`
 	AccessID       string             `json:"access_id"`
 	AccessURL      *drsAccessURL      `json:"access_url,omitempty"`
+	Cloud          string             `json:"cloud,omitempty"`
+	Region         string             `json:"region,omitempty"`
+	Available      *bool              `json:"available,omitempty"`
 	Authorizations *drsAuthorizations `json:"authorizations,omitempty"`
 }
 
@@ -94,15 +98,6 @@ func drsChecksums(stored indexd.JSONObject) []drsChecksum {
 	return out
 }
 
-// drsSchemes maps a URL scheme to the DRS AccessMethod type. The DRS 1.5
-// enum has no "http": plain-http URLs are listed as type "https" with their
-// real http:// URL in access_url. Schemes not listed here (az://, abfss://,
-// …) have no DRS type and are not listed as access methods.
-var drsSchemes = map[string]string{
-	"s3": "s3", "gs": "gs", "https": "https", "http": "https", "ftp": "ftp",
-	"file": "file", "gsiftp": "gsiftp", "globus": "globus", "htsget": "htsget",
-}
-
 // publicSchemes get their access_url inline; every other type needs the
 // access endpoint (and read-storage).
 var publicSchemes = map[string]bool{"https": true, "http": true, "ftp": true}
@@ -120,8 +115,8 @@ func drsMethods(urls []string) []drsMethod {
 	var out []drsMethod
 	seen := map[string]int{}
 	for _, u := range urls {
-		scheme := urlScheme(u)
-		typ, ok := drsSchemes[scheme]
+		scheme := indexd.URLScheme(u)
+		typ, ok := indexd.DRSAccessType(scheme)
 		if !ok {
 			continue
 		}
@@ -139,26 +134,11 @@ func drsMethods(urls []string) []drsMethod {
 	return out
 }
 
-func urlScheme(u string) string {
-	i := strings.Index(u, "://")
-	if i <= 0 {
-		return ""
-	}
-	return strings.ToLower(u[:i])
-}
-
-// isDRSObject reports whether a record can be a DrsObject: DRS requires a
-// size and at least one checksum, which a blank record (an upload in
-// progress) does not have yet.
-func isDRSObject(r *indexd.Record) bool {
-	return r.Size != nil && len(drsChecksums(r.Hashes)) > 0
-}
-
 // drsTime formats a timestamp in RFC 3339 (UTC).
 func drsTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 // toDRS maps a record to a DrsObject. host is the hostname for the
-// hostname-based self URI. The caller checks isDRSObject first.
+// hostname-based self URI. The caller checks IsDRSObject first.
 func (s *Server) toDRS(r *indexd.Record, host string) drsObject {
 	o := drsObject{
 		ID:        r.DID,
@@ -189,12 +169,79 @@ func (s *Server) toDRS(r *indexd.Record, host string) drsObject {
 		o.Aliases = append([]string(nil), r.Aliases...)
 	}
 	auth := s.accessAuthorizations()
+	// Stored urls_metadata always decodes (validated when written); if it
+	// did not, locations would come from the URLs alone.
+	urlsMetadata, _ := r.URLsMetadata.StringMaps()
 	for _, m := range drsMethods(r.URLs) {
 		am := m.drsAccessMethod
+		am.Cloud, am.Region, am.Available = drsLocation(m.url, urlsMetadata[m.url])
 		am.Authorizations = auth
 		o.AccessMethods = append(o.AccessMethods, am)
 	}
 	return o
+}
+
+// urls_metadata keys that describe where a URL's bytes are (docs/drs.md).
+const (
+	metaCloud     = "cloud"
+	metaRegion    = "region"
+	metaAvailable = "available"
+)
+
+// drsLocation is what is known of where a URL's bytes live: the cloud from
+// urls_metadata "cloud", else derived from the URL (s3:// → aws, gs:// →
+// gcp, an https URL on a well-known storage host → that cloud); the region
+// from urls_metadata "region"; availability from urls_metadata "available"
+// ("true" or "false", any letter case; other values are ignored). Unknown
+// values are "" / nil and left out of the DrsObject.
+func drsLocation(u string, meta map[string]string) (cloud, region string, available *bool) {
+	cloud = meta[metaCloud]
+	if cloud == "" {
+		cloud = cloudOf(u)
+	}
+	region = meta[metaRegion]
+	switch strings.ToLower(meta[metaAvailable]) {
+	case "true":
+		available = new(bool)
+		*available = true
+	case "false":
+		available = new(bool)
+	}
+	return cloud, region, available
+}
+
+// storageHosts are the big clouds' object-store hosts, for https:// and
+// http:// URLs: a host matches its entry without the leading dot, or any
+// host ending in the entry.
+var storageHosts = []struct{ suffix, cloud string }{
+	{".amazonaws.com", "aws"},
+	{".storage.googleapis.com", "gcp"},
+	{".storage.cloud.google.com", "gcp"},
+	{".blob.core.windows.net", "azure"},
+	{".dfs.core.windows.net", "azure"},
+}
+
+// cloudOf derives the cloud provider from a URL: by scheme for s3 and gs,
+// by storage host for http(s); "" when it cannot be told.
+func cloudOf(u string) string {
+	switch indexd.URLScheme(u) {
+	case "s3":
+		return "aws"
+	case "gs":
+		return "gcp"
+	case "https", "http":
+		p, err := url.Parse(u)
+		if err != nil {
+			return ""
+		}
+		host := strings.ToLower(p.Hostname())
+		for _, h := range storageHosts {
+			if host == strings.TrimPrefix(h.suffix, ".") || strings.HasSuffix(host, h.suffix) {
+				return h.cloud
+			}
+		}
+	}
+	return ""
 }
 
 // accessAuthorizations says how to authorize the access endpoint: a bearer
@@ -203,21 +250,42 @@ func (s *Server) accessAuthorizations() *drsAuthorizations {
 	return &drsAuthorizations{SupportedTypes: []string{"BearerAuth"}, BearerAuthIssuers: s.cfg.DRSBearerIssuers}
 }
 
-// selfURI is drs://<host>/<percent-encoded id>, or, when a compact prefix is
-// configured, drs://<prefix>:<percent-encoded accession>, the accession
-// being the did without "<prefix>/" or the default prefix.
+// selfURI is the object's drs:// URI. With a compact prefix p configured,
+// a did "p/<accession>" gets the compact form drs://p:<accession>, which a
+// resolver turns into .../objects/p/<accession> through the URL pattern
+// registered for p (docs/drs.md). Every other did — no prefix configured,
+// or a did outside p/ — gets the hostname form drs://<host>/<percent-encoded
+// did>: a compact URI for it would resolve to a different id.
 func (s *Server) selfURI(did, host string) string {
 	if p := s.cfg.DRSCompactPrefix; p != "" {
-		acc := did
-		switch {
-		case strings.HasPrefix(did, p+"/") && len(did) > len(p)+1:
-			acc = did[len(p)+1:]
-		case s.cfg.DefaultPrefix != "" && strings.HasPrefix(did, s.cfg.DefaultPrefix) && len(did) > len(s.cfg.DefaultPrefix):
-			acc = did[len(s.cfg.DefaultPrefix):]
+		if acc, ok := strings.CutPrefix(did, p+"/"); ok && acc != "" {
+			return "drs://" + p + ":" + encodeAccession(acc)
 		}
-		return "drs://" + p + ":" + EncodeDRSID(acc)
 	}
 	return "drs://" + host + "/" + EncodeDRSID(did)
+}
+
+// encodeAccession percent-encodes only what a compact accession needs: it
+// keeps every URI path character (unreserved, sub-delims, ":" and "@" — all
+// of the did alphabet but "/") and encodes "/" (so the accession stays one
+// path segment when a resolver substitutes it into its URL pattern, and
+// never reads as the "/access/" separator), "%" and anything else.
+func encodeAccession(acc string) string {
+	var b strings.Builder
+	for i := 0; i < len(acc); i++ {
+		c := acc[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-._~!$&'()*+,;=:@", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteString(pctEncode(c))
+	}
+	return b.String()
+}
+
+func pctEncode(c byte) string {
+	const hex = "0123456789ABCDEF"
+	return string([]byte{'%', hex[c>>4], hex[c&15]})
 }
 
 // EncodeDRSID percent-encodes every byte outside the DRS id alphabet
@@ -231,7 +299,7 @@ func EncodeDRSID(id string) string {
 			b.WriteByte(c)
 			continue
 		}
-		b.WriteString("%" + strings.ToUpper(strconv.FormatUint(uint64(c)>>4, 16)) + strings.ToUpper(strconv.FormatUint(uint64(c)&15, 16)))
+		b.WriteString(pctEncode(c))
 	}
 	return b.String()
 }
@@ -275,18 +343,19 @@ func ParseDRSTarget(raw string) (drsTarget, error) {
 	return t, nil
 }
 
-// ParseExpand parses the expand flag: true or false in any letter case
-// ("" when absent means false). Bundles are not supported, so the flag
-// changes nothing; it is still validated.
+// ParseExpand parses the expand flag: exactly true or false, in any letter
+// case (absent means false; 1, 0, yes and the empty string are 400).
+// Bundles are not supported, so the flag changes nothing; it is still
+// validated. openapi.yaml documents the same pattern.
 func ParseExpand(v string, present bool) (bool, error) {
 	if !present {
 		return false, nil
 	}
 	switch strings.ToLower(v) {
-	case "true", "1":
+	case "true":
 		return true, nil
-	case "false", "0":
+	case "false":
 		return false, nil
 	}
-	return false, indexd.Invalidf("expand must be true or false")
+	return false, indexd.Invalidf("expand must be true or false (any letter case)")
 }

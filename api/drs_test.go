@@ -70,10 +70,10 @@ func (f *drsFakeStore) ListRecords(_ context.Context, dc discovery.Context, fl i
 	return p, nil
 }
 
-func (f *drsFakeStore) Stats(_ context.Context, dc discovery.Context) (indexd.Stats, error) {
+func (f *drsFakeStore) Stats(_ context.Context, dc discovery.Context, opt repository.StatsOptions) (indexd.Stats, error) {
 	var st indexd.Stats
 	for _, r := range f.recs {
-		if f.visible(dc, &r) {
+		if f.visible(dc, &r) && (!opt.OnlyObjects || r.IsDRSObject()) {
 			st.FileCount++
 			if r.Size != nil {
 				st.TotalFileSize += *r.Size
@@ -176,6 +176,9 @@ func newDRSHarness(t *testing.T, cfg Config, st discovery.Settings) *drsHarness 
 		"storage": {"/programs/p1": {"read", "read-storage"}},
 	}}
 	holder := NewSettingsHolder(st)
+	if cfg.DRSMaxBulk == 0 {
+		cfg.DRSMaxBulk = 1000
+	}
 	srv, err := New(cfg, &drsFakeStore{recs: drsFixture()}, pol, drsFakeAuthn{}, holder, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -270,21 +273,31 @@ func TestDRSChecksumsAndMethods(t *testing.T) {
 }
 
 func TestDRSSelfURICompact(t *testing.T) {
-	s := &Server{cfg: Config{DRSCompactPrefix: "dg.T", DefaultPrefix: "dg.X/"}}
-	for did, want := range map[string]string{
-		"dg.T/abc":   "drs://dg.T:abc",
-		"dg.X/abc":   "drs://dg.T:abc",
-		"plain":      "drs://dg.T:plain",
-		"a/b:c":      "drs://dg.T:a%2Fb%3Ac",
-		"dg.T/":      "drs://dg.T:dg.T%2F",
-		"dg.T/x/y@z": "drs://dg.T:x%2Fy%40z",
+	for _, tc := range []struct {
+		name, prefix, defaultPrefix, did, want string
+	}{
+		{"no compact prefix", "", "", "dg.T/abc", "drs://h/dg.T%2Fabc"},
+		{"under the prefix", "dg.T", "dg.X/", "dg.T/abc", "drs://dg.T:abc"},
+		{"accession keeps : @ + =", "dg.T", "", "dg.T/ark:1@2+3=4", "drs://dg.T:ark:1@2+3=4"},
+		{"accession encodes /", "dg.T", "", "dg.T/x/y@z", "drs://dg.T:x%2Fy@z"},
+		{"accession with an access segment", "dg.T", "", "dg.T/x/access/y", "drs://dg.T:x%2Faccess%2Fy"},
+		{"under DEFAULT_PREFIX only", "dg.T", "dg.X/", "dg.X/abc", "drs://h/dg.X%2Fabc"},
+		{"unprefixed, DEFAULT_PREFIX is the compact prefix", "dg.T", "dg.T/", "abc", "drs://h/abc"},
+		{"unprefixed", "dg.T", "", "plain", "drs://h/plain"},
+		{"prefix look-alike", "dg.T", "", "dg.TX/abc", "drs://h/dg.TX%2Fabc"},
+		{"other characters", "dg.T", "", "a/b:c", "drs://h/a%2Fb%3Ac"},
+		{"empty accession", "dg.T", "", "dg.T/", "drs://h/dg.T%2F"},
 	} {
-		if got := s.selfURI(did, "h"); got != want {
-			t.Errorf("selfURI(%q) = %q, want %q", did, got, want)
+		s := &Server{cfg: Config{DRSCompactPrefix: tc.prefix, DefaultPrefix: tc.defaultPrefix}}
+		if got := s.selfURI(tc.did, "h"); got != tc.want {
+			t.Errorf("%s: selfURI(%q) = %q, want %q", tc.name, tc.did, got, tc.want)
 		}
 	}
 	if got := EncodeDRSID("A-z0._~ /:+"); got != "A-z0._~%20%2F%3A%2B" {
 		t.Errorf("EncodeDRSID = %q", got)
+	}
+	if got := encodeAccession("a%b c/d\x80"); got != "a%25b%20c%2Fd%80" {
+		t.Errorf("encodeAccession = %q", got)
 	}
 }
 
@@ -322,13 +335,13 @@ func TestParseDRSTarget(t *testing.T) {
 }
 
 func TestParseExpand(t *testing.T) {
-	for v, want := range map[string]bool{"true": true, "TRUE": true, "True": true, "1": true, "false": false, "FaLsE": false, "0": false} {
+	for v, want := range map[string]bool{"true": true, "TRUE": true, "True": true, "false": false, "FaLsE": false} {
 		got, err := ParseExpand(v, true)
 		if err != nil || got != want {
 			t.Errorf("ParseExpand(%q) = %v, %v", v, got, err)
 		}
 	}
-	for _, v := range []string{"", "yes", "2", "tru"} {
+	for _, v := range []string{"", "yes", "2", "tru", "1", "0", " true"} {
 		if _, err := ParseExpand(v, true); err == nil {
 			t.Errorf("ParseExpand(%q) accepted", v)
 		}
@@ -463,7 +476,7 @@ func TestDRSServiceInfoShapes(t *testing.T) {
 		t.Fatalf("%d %v", code, m)
 	}
 	drs := m["drs"].(map[string]any)
-	if drs["maxBulkRequestLength"] != float64(7) || drs["objectCount"] != float64(4) || drs["totalObjectSize"] != float64(16) {
+	if drs["maxBulkRequestLength"] != float64(7) || drs["objectCount"] != float64(3) || drs["totalObjectSize"] != float64(16) {
 		t.Fatalf("drs %v", drs)
 	}
 	if m["type"].(map[string]any)["version"] != "1.5.0" || m["id"] != "org.example.data.drs" {
@@ -487,4 +500,41 @@ func TestDRSBearerIssuers(t *testing.T) {
 	if fmt.Sprint(am["authorizations"]) != "map[bearer_auth_issuers:[https://issuer.example.org] supported_types:[BearerAuth]]" {
 		t.Fatalf("access method authorizations %v", am["authorizations"])
 	}
+}
+
+func TestDRSLocation(t *testing.T) {
+	yes, no := true, false
+	for _, tc := range []struct {
+		name, url     string
+		meta          map[string]string
+		cloud, region string
+		available     *bool
+	}{
+		{name: "s3 is aws", url: "s3://bkt/k", cloud: "aws"},
+		{name: "gs is gcp", url: "gs://bkt/k", cloud: "gcp"},
+		{name: "scheme case", url: "GS://bkt/k", cloud: "gcp"},
+		{name: "aws https host", url: "https://bkt.s3.us-east-1.amazonaws.com/k", cloud: "aws"},
+		{name: "gcp https host", url: "https://storage.googleapis.com/bkt/k", cloud: "gcp"},
+		{name: "azure https host", url: "https://acct.blob.core.windows.net/c/k", cloud: "azure"},
+		{name: "look-alike host", url: "https://notstorage.googleapis.com.example.org/k", cloud: ""},
+		{name: "other https host", url: "https://example.org/k", cloud: ""},
+		{name: "ftp unknown", url: "ftp://example.org/k", cloud: ""},
+		{name: "metadata cloud wins", url: "s3://minio/k", meta: map[string]string{"cloud": "onprem"}, cloud: "onprem"},
+		{name: "region and available", url: "s3://bkt/k", meta: map[string]string{"region": "us-west-2", "available": "TRUE"}, cloud: "aws", region: "us-west-2", available: &yes},
+		{name: "unavailable", url: "gs://bkt/k", meta: map[string]string{"available": "false"}, cloud: "gcp", available: &no},
+		{name: "unparsable available ignored", url: "gs://bkt/k", meta: map[string]string{"available": "soon"}, cloud: "gcp"},
+		{name: "other keys ignored", url: "file:///data/k", meta: map[string]string{"state": "validated"}},
+	} {
+		cloud, region, avail := drsLocation(tc.url, tc.meta)
+		if cloud != tc.cloud || region != tc.region || fmt.Sprint(derefBool(avail)) != fmt.Sprint(derefBool(tc.available)) {
+			t.Errorf("%s: drsLocation(%q, %v) = %q, %q, %v; want %q, %q, %v", tc.name, tc.url, tc.meta, cloud, region, derefBool(avail), tc.cloud, tc.region, derefBool(tc.available))
+		}
+	}
+}
+
+func derefBool(b *bool) any {
+	if b == nil {
+		return nil
+	}
+	return *b
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/datacommons/indexd"
 	"github.com/datacommons/indexd/discovery"
+	"github.com/datacommons/indexd/repository"
 )
 
 func (s *Server) status(c echo.Context) error {
@@ -29,7 +30,7 @@ func (s *Server) stats(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	st, err := s.store.Stats(c.Request().Context(), dc)
+	st, err := s.store.Stats(c.Request().Context(), dc, repository.StatsOptions{})
 	if err != nil {
 		return err
 	}

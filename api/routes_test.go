@@ -44,7 +44,7 @@ func (routePolicy) Authorize(context.Context, policy.Caller, []policy.Request) (
 func newRouteTestServer(t *testing.T) *Server {
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	s, err := New(Config{}, nil, routePolicy{}, routeAuthn{}, NewSettingsHolder(discovery.DefaultSettings()), quiet)
+	s, err := New(Config{DRSMaxBulk: 1000}, nil, routePolicy{}, routeAuthn{}, NewSettingsHolder(discovery.DefaultSettings()), quiet)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -42,7 +42,8 @@ type Config struct {
 	Hostname string
 	// DRSCompactPrefix is the compact-identifier prefix for drs://prefix:accession.
 	DRSCompactPrefix string
-	// DRSMaxBulk is drs.maxBulkRequestLength (default 1000).
+	// DRSMaxBulk is drs.maxBulkRequestLength; it must be positive (New
+	// fails otherwise; internal/app defaults it to 1000).
 	DRSMaxBulk int
 	// DRSServiceInfo12 answers a DRS 1.2-shaped service-info.
 	DRSServiceInfo12 bool
@@ -112,7 +113,7 @@ func New(cfg Config, store Store, pol policy.Service, authn Authenticator, setti
 		cfg.RequestTimeout = 30 * time.Second
 	}
 	if cfg.DRSMaxBulk <= 0 {
-		cfg.DRSMaxBulk = 1000
+		return nil, fmt.Errorf("api: DRSMaxBulk must be positive, got %d", cfg.DRSMaxBulk)
 	}
 	if log == nil {
 		log = slog.Default()

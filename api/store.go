@@ -19,7 +19,7 @@ type Store interface {
 	Versions(ctx context.Context, dc discovery.Context, candidates []string) ([]indexd.Record, error)
 	Latest(ctx context.Context, dc discovery.Context, candidates []string, hasVersion bool) (*indexd.Record, error)
 	QueryURLs(ctx context.Context, dc discovery.Context, q indexd.URLQuery) ([]indexd.Record, error)
-	Stats(ctx context.Context, dc discovery.Context) (indexd.Stats, error)
+	Stats(ctx context.Context, dc discovery.Context, opt repository.StatsOptions) (indexd.Stats, error)
 	Aliases(ctx context.Context, did string) ([]string, error)
 
 	Create(ctx context.Context, n indexd.NewRecord) (indexd.Ref, error)

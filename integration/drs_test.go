@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
 	"github.com/datacommons/indexd/discovery"
 	"github.com/datacommons/indexd/internal/app"
 	"github.com/datacommons/indexd/policy/policytest"
@@ -94,6 +96,10 @@ func startDRS(t *testing.T, opts ...Option) *drsWorld {
 	a["urls"] = []string{"s3://bkt/a-1", "https://example.org/a-1", "s3://bkt2/a-1"}
 	a["hashes"] = map[string]string{"md5": "0123456789abcdef0123456789abcdef", "sha256": strings.Repeat("ab", 32), "crc": "0badc0de"}
 	a["file_name"], a["version"], a["description"] = "a.bam", "v1", "record a"
+	a["urls_metadata"] = map[string]map[string]string{
+		"s3://bkt/a-1":  {"region": "us-east-1", "available": "true", "state": "validated"},
+		"s3://bkt2/a-1": {"cloud": "onprem", "available": "FALSE"},
+	}
 	e.Create(writer, a)
 	b := Rec(recB, "/programs/p2/projects/b")
 	b["urls"] = []string{"gs://g/b-1"}
@@ -212,6 +218,69 @@ func TestDRSObjectVisibility(t *testing.T) {
 	}
 }
 
+// TestDRSOptionsAnonymous: with filtering on, OPTIONS offers "None" exactly
+// for the objects an anonymous caller could read (anonymous grants), single
+// and bulk, whoever asks; an invisible object stays 403 (404 under
+// hide_existence, see TestDRSHideExistence); a policy failure while
+// checking the anonymous view is 503, never a guessed "None".
+func TestDRSOptionsAnonymous(t *testing.T) {
+	t.Parallel()
+	w := startDRS(t)
+	// First, before any anonymous mapping is cached: the policy service fails.
+	w.E.Policy.SetFault(policytest.Fault500)
+	drsErr(t, w.Do(http.MethodOptions, tplObject, objPath(recA), w.adminAuth(), nil), 503)
+	w.E.Policy.SetFault(policytest.FaultNone)
+	w.E.Policy.SetAnonymous(map[string][]string{"/programs/p1/projects/a": {"read"}})
+
+	types := func(m map[string]any) string { return fmt.Sprint(m["supported_types"]) }
+	for _, tc := range []struct {
+		class, id string
+		status    int
+		types     string
+	}{
+		{"anon", recA, 200, "[None BearerAuth]"},
+		{"proj", recA, 200, "[None BearerAuth]"},
+		{"global", recA, 200, "[None BearerAuth]"},
+		{"admin", recA, 200, "[None BearerAuth]"},
+		{"global", recB, 200, "[BearerAuth]"},
+		{"global", recM, 200, "[BearerAuth]"}, // needs read on both paths
+		{"global", recE, 200, "[BearerAuth]"}, // empty authz: never anonymous
+		{"anon", recB, 403, ""},
+		{"proj", recB, 403, ""},
+		{"anon", "dg.TEST/missing", 404, ""},
+		{"global", recBlank, 404, ""},
+		{"invalid", recA, 401, ""},
+	} {
+		r := w.Do(http.MethodOptions, tplObject, objPath(tc.id), w.auth(tc.class), nil)
+		if tc.status != 200 {
+			if r.Status != tc.status {
+				t.Errorf("%s OPTIONS %s: %d, want %d: %s", tc.class, tc.id, r.Status, tc.status, r.Body)
+				continue
+			}
+			drsErr(t, r, tc.status)
+			continue
+		}
+		r.MustStatus(t, 200)
+		if m := r.Map(t); types(m) != tc.types || m["drs_object_id"] != tc.id {
+			t.Errorf("%s OPTIONS %s: %s, want %s", tc.class, tc.id, r.Body, tc.types)
+		}
+	}
+	var b bulkReply
+	w.Do(http.MethodOptions, tplObjects, tplObjects, w.global, bulkIDs(recA, recB, "nope-1")).MustStatus(t, 200).JSON(t, &b)
+	got := map[string]string{}
+	for _, a := range b.Resolved {
+		got[a["drs_object_id"].(string)] = types(a)
+	}
+	if len(got) != 2 || got[recA] != "[None BearerAuth]" || got[recB] != "[BearerAuth]" {
+		t.Errorf("bulk OPTIONS: %v", got)
+	}
+	// Discovery on: everything is anonymous-readable.
+	w.setDiscoverable(true)
+	if m := w.Do(http.MethodOptions, tplObject, objPath(recB), w.global, nil).MustStatus(t, 200).Map(t); types(m) != "[None BearerAuth]" {
+		t.Errorf("discoverable OPTIONS: %v", m)
+	}
+}
+
 // adminCase picks the few admin calls the visibility matrix makes (each
 // basic-auth request verifies a bcrypt hash: deliberately slow).
 func adminCase(on bool, id, method string) bool {
@@ -232,6 +301,9 @@ func TestDRSObjectShape(t *testing.T) {
 			Type      string
 			AccessID  string                `json:"access_id"`
 			AccessURL *struct{ URL string } `json:"access_url"`
+			Cloud     string
+			Region    string
+			Available *bool
 		} `json:"access_methods"`
 		Aliases []string
 	}
@@ -254,16 +326,23 @@ func TestDRSObjectShape(t *testing.T) {
 	if len(sums) != 3 || sums["md5"] != "0123456789abcdef0123456789abcdef" || sums["sha-256"] != strings.Repeat("ab", 32) || sums["crc32"] != "0badc0de" {
 		t.Errorf("checksums %v", sums)
 	}
+	// type:access_id[:access_url] cloud/region/available ("-" when absent).
 	var methods []string
 	for _, m := range o.AccessMethods {
 		s := m.Type + ":" + m.AccessID
 		if m.AccessURL != nil {
 			s += ":" + m.AccessURL.URL
 		}
+		avail := "-"
+		if m.Available != nil {
+			avail = fmt.Sprint(*m.Available)
+		}
+		s += fmt.Sprintf(" %s/%s/%s", orDash(m.Cloud), orDash(m.Region), avail)
 		methods = append(methods, s)
 	}
-	if got := strings.Join(methods, " "); got != "s3:s3 https:https:https://example.org/a-1 s3:s3-2" {
-		t.Errorf("access methods %s", got)
+	want := "s3:s3 aws/us-east-1/true, https:https:https://example.org/a-1 -/-/-, s3:s3-2 onprem/-/false"
+	if got := strings.Join(methods, ", "); got != want {
+		t.Errorf("access methods %s, want %s", got, want)
 	}
 	if len(o.Aliases) != 1 || o.Aliases[0] != "alias-a1" {
 		t.Errorf("aliases %v", o.Aliases)
@@ -278,11 +357,18 @@ func TestDRSObjectShape(t *testing.T) {
 	}
 	// A minimal record omits optional fields rather than sending null.
 	r = w.Do(http.MethodGet, tplObject, objPath(recB), w.global, nil).MustStatus(t, 200)
-	for _, k := range []string{`"name"`, `"version"`, `"description"`, `"aliases"`, "null", `"access_url"`} {
+	for _, k := range []string{`"name"`, `"version"`, `"description"`, `"aliases"`, "null", `"access_url"`, `"region"`, `"available"`} {
 		if strings.Contains(string(r.Body), k) {
 			t.Errorf("%s in minimal object %s", k, r.Body)
 		}
 	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 // TestDRSIDsWithSlash: ids with '/' work unescaped and percent-encoded, the
@@ -303,13 +389,31 @@ func TestDRSIDsWithSlash(t *testing.T) {
 	if m["self_uri"] != "drs://dg.TEST:a-1" {
 		t.Errorf("compact self_uri %v", m["self_uri"])
 	}
-	if m := w.Do(http.MethodGet, tplObject, objPath(recE), w.global, nil).Map(t); m["self_uri"] != "drs://dg.TEST:empty-1" {
-		t.Errorf("compact self_uri of an unprefixed did %v", m["self_uri"])
+	// A did outside the compact prefix keeps the hostname form: a compact
+	// URI would resolve to objects/dg.TEST/empty-1, a different id.
+	host := strings.TrimPrefix(w.E.URL, "http://")
+	if m := w.Do(http.MethodGet, tplObject, objPath(recE), w.global, nil).Map(t); m["self_uri"] != "drs://"+host+"/empty-1" {
+		t.Errorf("self_uri of an unprefixed did %v", m["self_uri"])
 	}
-	// An escaped id containing "/access/" is an id, not an access path.
 	writer := w.E.Writer()
 	odd := "dg.TEST/x/access/y"
 	w.E.Create(writer, Rec(odd, "/programs/p1/projects/a"))
+	// Each compact URI resolves, through the URL pattern an operator
+	// registers (.../objects/dg.TEST/{$id}), to its own object.
+	resolve := func(selfURI string) string {
+		acc, ok := strings.CutPrefix(selfURI, "drs://dg.TEST:")
+		if !ok {
+			t.Fatalf("not a compact dg.TEST URI: %s", selfURI)
+		}
+		return w.Do(http.MethodGet, tplObject, objPath("dg.TEST/"+acc), w.proj, nil).MustStatus(t, 200).Map(t)["id"].(string)
+	}
+	for _, id := range []string{recA, odd} {
+		self := w.Do(http.MethodGet, tplObject, objPath(url.PathEscape(id)), w.proj, nil).MustStatus(t, 200).Map(t)["self_uri"].(string)
+		if got := resolve(self); got != id {
+			t.Errorf("%s: self_uri %s resolves to %s", id, self, got)
+		}
+	}
+	// An escaped id containing "/access/" is an id, not an access path.
 	r := w.Do(http.MethodGet, tplObject, objPath(url.PathEscape(odd)), w.proj, nil)
 	if r.Status != 200 || r.Map(t)["id"] != odd {
 		t.Errorf("escaped id with /access/: %d %s", r.Status, r.Body)
@@ -401,6 +505,11 @@ func TestDRSHideExistence(t *testing.T) {
 		t.Errorf("invisible %s vs missing %s", inv.Body, miss.Body)
 	}
 	drsErr(t, w.Do(http.MethodGet, tplAccess, objPath(recB)+"/access/gs", w.proj, nil), 404)
+	invOpt := w.Do(http.MethodOptions, tplObject, objPath(recB), w.proj, nil)
+	drsErr(t, invOpt, 404)
+	if string(invOpt.Body) != string(w.Do(http.MethodOptions, tplObject, objPath("dg.TEST/zz-1"), w.proj, nil).Body) {
+		t.Errorf("OPTIONS invisible vs missing differ: %s", invOpt.Body)
+	}
 }
 
 func bulkIDs(ids ...string) map[string]any { return map[string]any{"bulk_object_ids": ids} }
@@ -618,7 +727,8 @@ func TestDRSListObjects(t *testing.T) {
 	}
 }
 
-// TestDRSExpand: expand is parsed case-insensitively and changes nothing.
+// TestDRSExpand: expand is true or false in any letter case (nothing
+// else) and changes nothing.
 func TestDRSExpand(t *testing.T) {
 	t.Parallel()
 	w := startDRS(t)
@@ -629,7 +739,9 @@ func TestDRSExpand(t *testing.T) {
 			t.Errorf("%s changed the object: %s", q, r.Body)
 		}
 	}
-	drsErr(t, w.Do(http.MethodGet, tplObject, objPath(recA)+"?expand=sure", w.proj, nil), 400)
+	for _, q := range []string{"?expand=sure", "?expand=1", "?expand=0", "?expand="} {
+		drsErr(t, w.Do(http.MethodGet, tplObject, objPath(recA)+q, w.proj, nil), 400)
+	}
 	for _, body := range []any{map[string]any{"expand": true}, map[string]any{}, nil, map[string]any{"expand": false, "passports": []string{}}} {
 		r := w.Do(http.MethodPost, tplObject, objPath(recA), w.proj, body).MustStatus(t, 200)
 		if string(r.Body) != string(plain) {
@@ -662,16 +774,102 @@ func TestDRSServiceInfo(t *testing.T) {
 		}
 		return int(d["objectCount"].(float64)), int(d["totalObjectSize"].(float64))
 	}
-	// objectCount counts visible records (blank included, as /_stats does).
-	for class, want := range map[string][2]int{"anon": {0, 0}, "proj": {2, 123}, "storage": {4, 369}, "global": {5, 492}, "admin": {5, 492}} {
+	// objectCount counts visible DRS objects: the blank record is visible
+	// to proj, storage, global and admin but is not counted (/_stats counts it).
+	for class, want := range map[string][2]int{"anon": {0, 0}, "proj": {1, 123}, "storage": {3, 369}, "global": {4, 492}, "admin": {4, 492}} {
 		if n, size := count(w.auth(class)); n != want[0] || size != want[1] {
 			t.Errorf("%s: objectCount %d, totalObjectSize %d; want %v", class, n, size, want)
 		}
 	}
 	drsErr(t, w.Do(http.MethodGet, tplInfo, tplInfo, w.invalid, nil), 401)
+	if st := w.Do(http.MethodGet, "/_stats", "/_stats", w.global, nil).MustStatus(t, 200).Map(t); st["fileCount"] != float64(5) {
+		t.Errorf("/_stats for global: %v (counts every visible record, blank included)", st)
+	}
 	w.setDiscoverable(true)
-	if n, _ := count(""); n != 5 {
+	if n, _ := count(""); n != 4 {
 		t.Errorf("discoverable anon count %d", n)
+	}
+}
+
+// TestDRSNotAnObject: records that are not DRS objects — blank, no URL, or
+// only URLs without a DRS access type (az://) — are 404 on every single
+// route, unresolved in bulk, left out of every list path and not counted by
+// service-info; a record with one DRS-typed URL among others is an object
+// listing only that access method. The indexd API still serves them all.
+func TestDRSNotAnObject(t *testing.T) {
+	t.Parallel()
+	w := startDRS(t)
+	writer := w.E.Writer()
+	const (
+		azOnly = "dg.TEST/az-1"
+		noURL  = "dg.TEST/nourl-1"
+		mixed  = "dg.TEST/mixed-1"
+	)
+	az := Rec(azOnly, "/programs/p1/projects/a")
+	az["urls"] = []string{"az://acct/container/az-1", "abfss://c@acct.dfs.core.windows.net/az-1"}
+	w.E.Create(writer, az)
+	none := Rec(noURL, "/programs/p1/projects/a")
+	none["urls"] = []string{}
+	w.E.Create(writer, none)
+	mix := Rec(mixed, "/programs/p1/projects/a")
+	mix["urls"] = []string{"az://acct/container/mixed-1", "GS://g/mixed-1"}
+	w.E.Create(writer, mix)
+
+	for _, id := range []string{azOnly, noURL} {
+		r := w.Do(http.MethodGet, tplObject, objPath(id), w.proj, nil)
+		drsErr(t, r, 404)
+		if !strings.Contains(string(r.Body), "not a DRS object") {
+			t.Errorf("GET %s: message does not say why: %s", id, r.Body)
+		}
+		drsErr(t, w.Do(http.MethodPost, tplObject, objPath(id), w.proj, nil), 404)
+		drsErr(t, w.Do(http.MethodOptions, tplObject, objPath(id), w.proj, nil), 404)
+		drsErr(t, w.Do(http.MethodGet, tplAccess, objPath(id)+"/access/az", w.storage, nil), 404)
+		w.Do(http.MethodGet, "/index/{guid}", "/index/"+id, w.proj, nil).MustStatus(t, 200)
+	}
+	var b bulkReply
+	w.Do(http.MethodPost, tplObjects, tplObjects, w.proj, bulkIDs(azOnly, noURL, mixed)).MustStatus(t, 200).JSON(t, &b)
+	if len(b.Resolved) != 1 || b.Resolved[0]["id"] != mixed || fmt.Sprint(b.unresolved()[404]) != "[dg.TEST/az-1 dg.TEST/nourl-1]" {
+		t.Errorf("bulk: %+v", b)
+	}
+	m := w.Do(http.MethodGet, tplObject, objPath(mixed), w.proj, nil).MustStatus(t, 200).Map(t)
+	if ams := fmt.Sprint(m["access_methods"]); !strings.Contains(ams, "type:gs") || strings.Contains(ams, "az") || len(m["access_methods"].([]any)) != 1 {
+		t.Errorf("mixed access methods %s", ams)
+	}
+	w.Do(http.MethodGet, tplAccess, objPath(mixed)+"/access/gs", w.storage, nil).MustStatus(t, 200)
+
+	listed := func(auth, query string) []string {
+		t.Helper()
+		var out struct {
+			DrsObjects []struct{ ID string } `json:"drs_objects"`
+		}
+		w.Do(http.MethodGet, tplObjects, tplObjects+query, auth, nil).MustStatus(t, 200).JSON(t, &out)
+		var ids []string
+		for _, o := range out.DrsObjects {
+			ids = append(ids, o.ID)
+		}
+		return ids
+	}
+	count := func(auth string) float64 {
+		return w.Do(http.MethodGet, tplInfo, tplInfo, auth, nil).MustStatus(t, 200).Map(t)["drs"].(map[string]any)["objectCount"].(float64)
+	}
+	// Filtering on, no filter (the per-set page walk), then with a filter
+	// (the SQL predicate), then discovery on (unfiltered SQL).
+	want := "[dg.TEST/a-1 dg.TEST/mixed-1]"
+	if got := fmt.Sprint(listed(w.proj, "?limit=50")); got != want {
+		t.Errorf("list (page walk) %s, want %s", got, want)
+	}
+	if got := fmt.Sprint(listed(w.proj, "?limit=50&size=123")); got != want {
+		t.Errorf("list (filtered) %s, want %s", got, want)
+	}
+	if got := count(w.proj); got != 2 {
+		t.Errorf("proj objectCount %v, want 2", got)
+	}
+	w.setDiscoverable(true)
+	if got := fmt.Sprint(listed("", "?limit=50")); got != "[dg.TEST/a-1 dg.TEST/b-1 dg.TEST/m-1 dg.TEST/mixed-1 empty-1]" {
+		t.Errorf("discoverable list %s", got)
+	}
+	if got := count(""); got != 5 {
+		t.Errorf("discoverable objectCount %v, want 5", got)
 	}
 }
 
@@ -714,7 +912,7 @@ func TestDRSConformance(t *testing.T) {
 			offTpl = "" // not a DRS 1.5 operation: items are checked below
 		}
 		if offTpl != "" {
-			if err := validateAgainst(official, method, offTpl, r, false); err != nil {
+			if err := validateOfficial(official, method, offTpl, r); err != nil {
 				t.Errorf("%s %s → %d violates the official DRS 1.5 schema: %v\n%s", method, path, r.Status, err, bodySnippet(r.Body))
 			}
 		}
@@ -751,6 +949,10 @@ func TestDRSConformance(t *testing.T) {
 	}
 	w.setDiscoverable(false)
 	check(http.MethodGet, tplObject, objPath(recB), w.proj, nil, 403)
+	// Allowed deviations (officialDeviations): checked as official Errors.
+	check(http.MethodOptions, tplObject, objPath(recB), w.proj, nil, 403)
+	check(http.MethodGet, tplInfo, tplInfo, w.invalid, nil, 401)
+	check(http.MethodOptions, tplObjects, tplObjects, w.invalid, bulkIDs(recA), 401)
 	// GET /objects (our list) holds official DrsObjects.
 	var list struct {
 		DrsObjects []any `json:"drs_objects"`
@@ -770,10 +972,87 @@ func TestDRSConformance(t *testing.T) {
 	e12 := Start(t, withDRS(func(c *app.Config) { c.DRSServiceInfo12 = true }))
 	c12 := e12.Checked(t)
 	r := c12.Do(http.MethodGet, tplInfo, tplInfo, "", nil).MustStatus(t, 200)
-	if err := validateAgainst(official12, http.MethodGet, "/service-info", r, false); err != nil {
+	if err := validateOfficial(official12, http.MethodGet, "/service-info", r); err != nil {
 		t.Errorf("1.2 service-info violates the official DRS 1.2 schema: %v\n%s", err, r.Body)
 	}
 	if m := r.Map(t); m["type"].(map[string]any)["version"] != "1.2.0" || m["drs"] != nil {
 		t.Errorf("1.2 service-info %s", r.Body)
+	}
+}
+
+// officialDeviations are the statuses this service answers on an official
+// DRS operation although the official document does not list them for it
+// (docs/drs.md, "Deviations from the official status lists"). The body of
+// such a response must still be an official Error. Any other status the
+// official operation does not list fails validateOfficial.
+var officialDeviations = map[string][]int{
+	"GET /service-info":                            {401, 503},
+	"OPTIONS /objects/{object_id}":                 {401, 403, 503},
+	"GET /objects/{object_id}":                     {503},
+	"POST /objects/{object_id}":                    {413, 415, 503},
+	"OPTIONS /objects":                             {401, 415, 503},
+	"POST /objects":                                {415, 503},
+	"GET /objects/{object_id}/access/{access_id}":  {503},
+	"POST /objects/{object_id}/access/{access_id}": {413, 415, 503},
+	"POST /objects/access":                         {415, 503},
+}
+
+// validateOfficial checks a real response against an operation of an
+// official DRS document strictly: a status the operation lists (or its
+// default) is validated with its schema; a status it does not list must be
+// one of officialDeviations for the operation, with an official Error body.
+// (kin-openapi alone accepts any body for an unlisted status.)
+func validateOfficial(doc *openapi3.T, method, template string, r *Response) error {
+	item := doc.Paths.Value(template)
+	if item == nil || item.GetOperation(method) == nil {
+		return fmt.Errorf("%s %s is not an operation of the official document", method, template)
+	}
+	resp := item.GetOperation(method).Responses
+	if resp.Status(r.Status) != nil || resp.Default() != nil {
+		return validateAgainst(doc, method, template, r, true)
+	}
+	for _, allowed := range officialDeviations[method+" "+template] {
+		if allowed == r.Status {
+			var v any
+			if err := json.Unmarshal(r.Body, &v); err != nil {
+				return fmt.Errorf("deviation status %d: body is not JSON: %w", r.Status, err)
+			}
+			if err := officialSchema(doc, "Error", v); err != nil {
+				return fmt.Errorf("deviation status %d: body is not an official Error: %w", r.Status, err)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("status %d is not listed by the official %s %s and is not an allowed deviation", r.Status, method, template)
+}
+
+// TestDRSOfficialValidatorStrict: the official-schema check fails on a
+// status the official operation does not list, unless it is an allowed
+// deviation with an Error body — so a conformance pass means something.
+func TestDRSOfficialValidatorStrict(t *testing.T) {
+	t.Parallel()
+	official := officialDRS(t, "1.5.0")
+	jsonHeader := http.Header{"Content-Type": []string{"application/json"}}
+	errBody := func(code int) []byte { return []byte(fmt.Sprintf(`{"msg":"x","status_code":%d}`, code)) }
+	for _, tc := range []struct {
+		name, method, tpl string
+		status            int
+		body              []byte
+		ok                bool
+	}{
+		{"listed status, valid body", http.MethodGet, "/objects/{object_id}", 404, errBody(404), true},
+		{"listed status, bad body", http.MethodGet, "/objects/{object_id}", 404, []byte(`{"msg":1}`), false},
+		{"unlisted, not a deviation", http.MethodGet, "/objects/{object_id}", 418, errBody(418), false},
+		{"unlisted, not a deviation for this operation", http.MethodGet, "/objects/{object_id}", 415, errBody(415), false},
+		{"allowed deviation", http.MethodOptions, "/objects/{object_id}", 403, errBody(403), true},
+		{"allowed deviation, bad body", http.MethodOptions, "/objects/{object_id}", 403, []byte(`{"msg":1}`), false},
+		{"service-info 503", http.MethodGet, "/service-info", 503, errBody(503), true},
+		{"service-info 404", http.MethodGet, "/service-info", 404, errBody(404), false},
+		{"not an official operation", http.MethodGet, "/objects", 200, []byte(`{}`), false},
+	} {
+		err := validateOfficial(official, tc.method, tc.tpl, &Response{Status: tc.status, Header: jsonHeader, Body: tc.body})
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: validateOfficial(%s %s → %d) = %v, want ok=%v", tc.name, tc.method, tc.tpl, tc.status, err, tc.ok)
+		}
 	}
 }

@@ -48,7 +48,7 @@ var echoParam = regexp.MustCompile(`:([A-Za-z_][A-Za-z0-9_]*)`)
 // is served) and maps its route table to OpenAPI operations.
 func servedOperations(t *testing.T) map[string]string {
 	t.Helper()
-	srv, err := api.New(api.Config{OpenAPI: openapi.Document}, nil, nil, nil,
+	srv, err := api.New(api.Config{OpenAPI: openapi.Document, DRSMaxBulk: 1000}, nil, nil, nil,
 		api.NewSettingsHolder(discovery.DefaultSettings()), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

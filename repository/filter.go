@@ -51,7 +51,7 @@ func filterClauses(f *indexd.ListFilter) (sq.And, error) {
 		w = append(w, urlsMetadataClause(url, kv))
 	}
 	if f.OnlyObjects {
-		w = append(w, sq.Expr("r.size IS NOT NULL AND r.hashes <> '{}'::jsonb"))
+		w = append(w, drsObjectClause())
 	}
 	if f.Negate != nil {
 		neg, err := negationClauses(f.Negate)
@@ -61,6 +61,16 @@ func filterClauses(f *indexd.ListFilter) (sq.And, error) {
 		w = append(w, neg...)
 	}
 	return w, nil
+}
+
+// drsObjectClause is indexd.Record.IsDRSObject in SQL: a size, at least one
+// checksum, and at least one URL whose scheme (before the first "://",
+// lower-cased, not empty) has a DRS access type. The DRS list, bulk reads
+// and the DRS service-info counts all use this one definition.
+func drsObjectClause() sq.Sqlizer {
+	return sq.Expr(`r.size IS NOT NULL AND r.hashes <> '{}'::jsonb AND EXISTS (
+		SELECT 1 FROM unnest(r.urls) u
+		WHERE strpos(u, '://') > 1 AND lower(split_part(u, '://', 1)) = ANY(?::text[]))`, indexd.DRSSchemes())
 }
 
 func arrayFilter(col string, values []string, null bool) []sq.Sqlizer {

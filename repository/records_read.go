@@ -346,15 +346,26 @@ func (s *Store) QueryURLs(ctx context.Context, dc discovery.Context, uq indexd.U
 	return s.queryPlanned(ctx, s.pool, b)
 }
 
+// StatsOptions narrow what Stats counts.
+type StatsOptions struct {
+	// OnlyObjects counts only DRS objects (indexd.Record.IsDRSObject, the
+	// rule ListFilter.OnlyObjects applies), for DRS service-info.
+	OnlyObjects bool
+}
+
 // Stats counts the live records visible under dc and their total size.
-func (s *Store) Stats(ctx context.Context, dc discovery.Context) (indexd.Stats, error) {
+func (s *Store) Stats(ctx context.Context, dc discovery.Context, opt StatsOptions) (indexd.Stats, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	vis, err := s.visibility(ctx, s.pool, dc)
 	if err != nil {
 		return indexd.Stats{}, err
 	}
-	sql, args, err := s.sb.Select("count(*)", "coalesce(sum(r.size), 0)::bigint").From(recordFrom).Where(vis).ToSql()
+	b := s.sb.Select("count(*)", "coalesce(sum(r.size), 0)::bigint").From(recordFrom).Where(vis)
+	if opt.OnlyObjects {
+		b = b.Where(drsObjectClause())
+	}
+	sql, args, err := b.ToSql()
 	if err != nil {
 		return indexd.Stats{}, fmt.Errorf("repository: build stats: %w", err)
 	}

@@ -171,6 +171,9 @@ func (c Config) Validate() error {
 	if c.PolicyFile != "" && len(c.SigningKey) == 0 && c.JWKSURL == "" {
 		return fmt.Errorf("configuration: a static policy file needs INDEXD_SIGNING_KEY (or INDEXD_JWKS_URL) so the service can verify tokens itself")
 	}
+	if c.DRSMaxBulk <= 0 {
+		return fmt.Errorf("configuration: INDEXD_DRS_MAX_BULK must be a positive integer (got %d)", c.DRSMaxBulk)
+	}
 	for _, p := range c.InitialSettings.GlobalDiscoveryAuthz {
 		if !strings.HasPrefix(p, "/") {
 			return fmt.Errorf("configuration: INDEXD_GLOBAL_DISCOVERY_AUTHZ path %q must start with /", p)

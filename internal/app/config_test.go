@@ -1,0 +1,53 @@
+package app
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestDRSMaxBulkConfig: a non-positive or malformed maxBulkRequestLength
+// is a configuration error at startup, never silently replaced.
+func TestDRSMaxBulkConfig(t *testing.T) {
+	base := map[string]string{
+		"INDEXD_DATABASE_URL": "postgres://x/y",
+		"INDEXD_ARBORIST_URL": "http://arborist",
+	}
+	for _, tc := range []struct {
+		name    string
+		env     string // INDEXD_DRS_MAX_BULK; "" leaves it unset
+		want    int
+		errPart string
+	}{
+		{name: "unset uses the default", env: "", want: 1000},
+		{name: "positive", env: "250", want: 250},
+		{name: "zero", env: "0", errPart: "INDEXD_DRS_MAX_BULK must be a positive integer"},
+		{name: "negative", env: "-5", errPart: "INDEXD_DRS_MAX_BULK must be a positive integer"},
+		{name: "not a number", env: "many", errPart: "INDEXD_DRS_MAX_BULK must be a positive integer"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{"INDEXD_DRS_MAX_BULK": tc.env}
+			for k, v := range base {
+				env[k] = v
+			}
+			c, err := FromEnv(func(k string) string { return env[k] })
+			if err == nil {
+				err = c.Validate()
+			}
+			if tc.errPart != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.errPart) {
+					t.Fatalf("err = %v, want one containing %q", err, tc.errPart)
+				}
+				return
+			}
+			if err != nil || c.DRSMaxBulk != tc.want {
+				t.Fatalf("DRSMaxBulk = %d, err %v; want %d", c.DRSMaxBulk, err, tc.want)
+			}
+		})
+	}
+	// A Config built in code (not from the environment) is checked too.
+	c := Defaults()
+	c.DatabaseURL, c.ArboristURL, c.DRSMaxBulk = "postgres://x/y", "http://arborist", 0
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "INDEXD_DRS_MAX_BULK") {
+		t.Fatalf("Validate with DRSMaxBulk 0: %v", err)
+	}
+}
