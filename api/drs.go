@@ -337,10 +337,9 @@ func (s *Server) drsListObjects(c echo.Context) error {
 			return err
 		}
 		host := s.drsHost(c)
+		// OnlyObjects filtered in SQL: every record is a DRS object.
 		for i := range page.Records {
-			if page.Records[i].IsDRSObject() {
-				out.DrsObjects = append(out.DrsObjects, s.toDRS(&page.Records[i], host))
-			}
+			out.DrsObjects = append(out.DrsObjects, s.toDRS(&page.Records[i], host))
 		}
 		if page.Next != "" {
 			out.NextCursor = EncodeCursor(page.Next)

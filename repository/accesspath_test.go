@@ -84,6 +84,10 @@ func TestListPathsAgree(t *testing.T) {
 		n := indexd.NewRecord{DID: fmt.Sprintf("rec-%03d", i), Authz: authz}
 		if i%5 != 0 { // every fifth record is blank (not a DRS object)
 			n.Size, n.Hashes = &size, map[string]string{"md5": "0123456789abcdef0123456789abcdef"}
+			n.URLs = []string{"s3://bucket/" + n.DID}
+			if i%11 == 0 { // nor is a record without a DRS-typed url
+				n.URLs = []string{"az://container/" + n.DID}
+			}
 		}
 		if _, err := st.Create(ctx, n); err != nil {
 			t.Fatal(err)
@@ -112,7 +116,7 @@ func TestListPathsAgree(t *testing.T) {
 			for did, authz := range authzOf {
 				var n int
 				fmt.Sscanf(did, "rec-%d", &n)
-				if discovery.Visible(dc, authz) && (!objectsOnly || n%5 != 0) {
+				if discovery.Visible(dc, authz) && (!objectsOnly || (n%5 != 0 && n%11 != 0)) {
 					want = append(want, did)
 				}
 			}

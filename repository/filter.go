@@ -63,15 +63,10 @@ func filterClauses(f *indexd.ListFilter) (sq.And, error) {
 	return w, nil
 }
 
-// drsObjectClause is indexd.Record.IsDRSObject in SQL: a size, at least one
-// checksum, and at least one URL whose scheme (before the first "://",
-// lower-cased, not empty) has a DRS access type. The DRS list, bulk reads
-// and the DRS service-info counts all use this one definition.
-func drsObjectClause() sq.Sqlizer {
-	return sq.Expr(`r.size IS NOT NULL AND r.hashes <> '{}'::jsonb AND EXISTS (
-		SELECT 1 FROM unnest(r.urls) u
-		WHERE strpos(u, '://') > 1 AND lower(split_part(u, '://', 1)) = ANY(?::text[]))`, indexd.DRSSchemes())
-}
+// drsObjectClause is indexd.Record.IsDRSObject in SQL: the stored column
+// record.drs_object (migrations/00003), which TestDRSObjectColumnMatchesGo
+// holds to the Go rule.
+func drsObjectClause() sq.Sqlizer { return sq.Expr("r.drs_object") }
 
 func arrayFilter(col string, values []string, null bool) []sq.Sqlizer {
 	var out []sq.Sqlizer

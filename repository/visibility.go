@@ -114,13 +114,12 @@ func (s *Store) narrowByAuthz(ctx context.Context, q querier, v scope, paths []s
 // the did index with the set test as a filter costs n / selectivity rows.
 // See docs/schema.md.
 //
-// objectsOnly skips blank records (size is NULL until a blank record is
-// filled with its size and checksums); size is an INCLUDE column of the
-// index, so the walk stays index-only.
+// objectsOnly keeps DRS objects only (drsObjectClause); drs_object is an
+// INCLUDE column of the index, so the walk stays index-only.
 func pageBySets(ids []int64, start string, n uint64, objectsOnly bool) sq.Sqlizer {
 	cond := ""
 	if objectsOnly {
-		cond = " AND i.size IS NOT NULL"
+		cond = " AND i.drs_object"
 	}
 	return sq.Expr(`r.did = ANY(ARRAY(
 		SELECT x.did FROM unnest(?::bigint[]) AS vs(id)
