@@ -646,7 +646,7 @@ func (s *Server) updateAllVersions(c echo.Context, id string) error {
 		}
 	}
 	if body.Authz != nil {
-		if err := indexd.ValidateAuthz(*body.Authz); err != nil {
+		if err := indexd.ValidateRecordAuthz(*body.Authz); err != nil {
 			return err
 		}
 	}

@@ -121,6 +121,9 @@ func ParseListQuery(q url.Values) (listQuery, error) {
 		if err := json.Unmarshal([]byte(v), &um); err != nil {
 			return lq, indexd.Invalidf("urls_metadata must be a JSON object of url → {key: string value}")
 		}
+		if err := indexd.ValidateNestedTextMap("urls_metadata", um); err != nil {
+			return lq, err
+		}
 		f.URLsMetadata = um
 	}
 	if v, ok := single(q, "negate_params"); ok && v != "" {
@@ -128,10 +131,8 @@ func ParseListQuery(q url.Values) (listQuery, error) {
 		if err := DecodeStrict([]byte(v), &n); err != nil {
 			return lq, indexd.Invalidf("negate_params: %s", indexd.Message(err))
 		}
-		for k, h := range n.Hashes {
-			if err := indexd.ValidateHash(k, h); err != nil {
-				return lq, indexd.Invalidf("negate_params: %s", indexd.Message(err))
-			}
+		if err := indexd.ValidateNegation(&n); err != nil {
+			return lq, err
 		}
 		f.Negate = &n
 	}
