@@ -34,7 +34,7 @@ func TestParseListQueryDefaults(t *testing.T) {
 }
 
 func TestParseListQuery(t *testing.T) {
-	md5 := "0123456789abcdef0123456789abcdef"
+	md5, md5b := "0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"
 	cursor := EncodeCursor("dg.X/abc")
 	cases := []struct {
 		query string
@@ -64,6 +64,17 @@ func TestParseListQuery(t *testing.T) {
 		{"hash=md5:" + md5 + "&hash=crc:0a0b0c0d", func(f *indexd.ListFilter, _ *listQuery) {
 			f.Hashes = []indexd.KV{{Key: "md5", Value: md5}, {Key: "crc", Value: "0a0b0c0d"}}
 		}},
+		// a repeated hash type or metadata key: the last value wins, in the
+		// key's first position (indexd builds a dict)
+		{"hash=md5:" + md5 + "&hash=crc:0a0b0c0d&hash=md5:" + md5b, func(f *indexd.ListFilter, _ *listQuery) {
+			f.Hashes = []indexd.KV{{Key: "md5", Value: md5b}, {Key: "crc", Value: "0a0b0c0d"}}
+		}},
+		{"metadata=k:1&metadata=j:2&metadata=k:3", func(f *indexd.ListFilter, _ *listQuery) {
+			f.Metadata = []indexd.KV{{Key: "k", Value: "3"}, {Key: "j", Value: "2"}}
+		}},
+		// an empty ids is no ids filter, so paging may come with it
+		{"ids=&limit=5", func(f *indexd.ListFilter, lq *listQuery) { f.Limit, lq.LimitGiven = 5, true }},
+		{"ids=,,&start=a&page=1", func(f *indexd.ListFilter, _ *listQuery) { f.Start, f.Page = "a", 1 }},
 		{"metadata=k:v&metadata=k2:a:b&metadata=k3:", func(f *indexd.ListFilter, _ *listQuery) {
 			f.Metadata = []indexd.KV{{Key: "k", Value: "v"}, {Key: "k2", Value: "a:b"}, {Key: "k3", Value: ""}}
 		}},

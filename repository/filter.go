@@ -120,13 +120,10 @@ func negatedKV(col, k, v string) sq.Sqlizer {
 }
 
 // containsKVs: the JSONB column holds every key:value (GIN jsonb_path_ops).
-// Two different values for one key can never both match: FALSE.
+// A repeated key takes its last value, as the parsed filter echoes it.
 func containsKVs(col string, kvs []indexd.KV) sq.Sqlizer {
 	m := make(map[string]string, len(kvs))
 	for _, kv := range kvs {
-		if old, ok := m[kv.Key]; ok && old != kv.Value {
-			return sq.Expr("FALSE")
-		}
 		m[kv.Key] = kv.Value
 	}
 	b, _ := json.Marshal(m)
