@@ -63,10 +63,13 @@ func filterClauses(f *indexd.ListFilter) (sq.And, error) {
 	return w, nil
 }
 
+// arrayFilter: null selects empty lists, spelled "= '{}'" so that the
+// partial index record_acl_empty_did_idx (WHERE acl = '{}') serves acl=null;
+// values must all be present (GIN).
 func arrayFilter(col string, values []string, null bool) []sq.Sqlizer {
 	var out []sq.Sqlizer
 	if null {
-		out = append(out, sq.Expr("cardinality("+col+") = 0"))
+		out = append(out, sq.Expr(col+" = '{}'::text[]"))
 	}
 	if len(values) > 0 {
 		out = append(out, sq.Expr(col+" @> ?::text[]", values))
