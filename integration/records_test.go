@@ -695,6 +695,11 @@ func TestRecordsPrefix(t *testing.T) {
 		// a prefixed did gets no alias
 		pre := ixRef(t, e.Do(http.MethodPost, "/index", w, Rec("dg.TEST/already", "/programs/p1")), http.StatusOK)
 		ixEqual(t, "no alias", ixOK(t, e.Do(http.MethodGet, "/index/"+pre.DID+"/aliases", "", nil)), map[string]any{"aliases": []any{}})
+		// a blank record gets the alias; a new version gets none (docs/decisions.md)
+		blank := ixRef(t, e.Do(http.MethodPost, "/index/blank", w, map[string]any{"uploader": "u", "authz": []string{"/programs/p1"}}), http.StatusCreated)
+		ixEqual(t, "blank alias", ixOK(t, e.Do(http.MethodGet, "/index/"+blank.DID+"/aliases", "", nil)), map[string]any{"aliases": []map[string]string{{"value": "dg.TEST/" + blank.DID}}})
+		v2 := ixRef(t, e.Do(http.MethodPost, "/index/"+pre.DID, w, Rec("v2-of-already", "/programs/p1")), http.StatusOK)
+		ixEqual(t, "new version alias", ixOK(t, e.Do(http.MethodGet, "/index/"+v2.DID+"/aliases", "", nil)), map[string]any{"aliases": []any{}})
 		// the generated alias round-trips through PUT and can be deleted alone
 		body := ixOK(t, e.Do(http.MethodGet, "/index/"+ref.DID+"/aliases", "", nil))
 		ixEqual(t, "put back", ixOK(t, e.Do(http.MethodPut, "/index/"+ref.DID+"/aliases", w, body)), body)
