@@ -11,32 +11,45 @@ import (
 	"github.com/datacommons/indexd/discovery"
 )
 
-// urlOfRecord is one url of r with its position, first occurrences only
-// (indexd stores a url once per record).
-const urlOfRecord = `unnest(r.urls) WITH ORDINALITY AS u(url, n)`
-
 // ListURLs serves GET /urls: the url rows of the records visible under dc
 // that match f, in did order and then in the record's url order, one row
 // per distinct (did, url), f.Offset rows skipped.
+//
+// Every record with urls yields at least one row, so the rows wanted lie
+// within the first Offset+Limit such records: an inner query picks those in
+// did order (bounded, index-driven: record_pkey, a filter's own index, or
+// the per-set walk for a filtered caller with no other filter), and the
+// outer query expands them into url rows. Without the bound the planner
+// sorts the whole table for a deep offset.
 func (s *Store) ListURLs(ctx context.Context, dc discovery.Context, f indexd.URLListFilter) ([]indexd.URLEntry, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	vis, err := s.visibility(ctx, s.pool, dc)
-	if err != nil {
-		return nil, err
-	}
-	where, err := filterClauses(&indexd.ListFilter{IDs: f.IDs, Size: f.Size, Hashes: f.Hashes})
-	if err != nil {
-		return nil, err
-	}
 	limit := f.Limit
 	if limit <= 0 || limit > indexd.MaxLimit {
 		limit = indexd.DefaultLimit
 	}
-	b := s.sb.Select("r.did", "u.url", "coalesce(r.urls_metadata -> u.url, '{}'::jsonb)").
-		From(recordFrom).JoinClause("CROSS JOIN LATERAL "+urlOfRecord).
-		Where(vis).Where(where).Where("array_position(r.urls, u.url) = u.n").
-		OrderBy(colDID, "u.n").Limit(uint64(limit)).Offset(uint64(max(f.Offset, 0)))
+	offset := max(f.Offset, 0)
+	n := uint64(offset + limit)
+	vis, err := s.visibleScope(ctx, s.pool, dc)
+	if err != nil {
+		return nil, err
+	}
+	inner := s.sb.Select("r.did", "r.urls", "r.urls_metadata").From(recordFrom).
+		Where("cardinality(r.urls) > 0").OrderBy(colDID).Limit(n)
+	if !vis.all && len(vis.setIDs) > 0 && len(f.IDs) == 0 && f.Size == nil && len(f.Hashes) == 0 {
+		inner = inner.Where(urlRecordsBySets(vis.setIDs, n))
+	} else {
+		where, err := filterClauses(&indexd.ListFilter{IDs: f.IDs, Size: f.Size, Hashes: f.Hashes})
+		if err != nil {
+			return nil, err
+		}
+		inner = inner.Where(vis.clause()).Where(where)
+	}
+	b := s.sb.Select("c.did", "u.url", "coalesce(c.urls_metadata -> u.url, '{}'::jsonb)").
+		FromSelect(inner, "c").JoinClause("CROSS JOIN LATERAL unnest(c.urls) WITH ORDINALITY AS u(url, n)").
+		// first occurrences only: indexd stores a url once per record
+		Where("array_position(c.urls, u.url) = u.n").
+		OrderBy("c.did", "u.n").Limit(uint64(limit)).Offset(uint64(offset))
 	sql, args, err := b.ToSql()
 	if err != nil {
 		return nil, fmt.Errorf("repository: build url list: %w", err)
@@ -58,6 +71,19 @@ func (s *Store) ListURLs(ctx context.Context, dc discovery.Context, f indexd.URL
 		return nil, fmt.Errorf("repository: list urls: %w", classify(err))
 	}
 	return out, nil
+}
+
+// urlRecordsBySets is pageBySets (visibility.go) for GET /urls: the first n
+// dids, in did order, of the records with urls in the visible sets ids,
+// walked set by set on record_authz_set_did_idx.
+func urlRecordsBySets(ids []int64, n uint64) sq.Sqlizer {
+	return sq.Expr(`r.did = ANY(ARRAY(
+		SELECT x.did FROM unnest(?::bigint[]) AS vs(id)
+		CROSS JOIN LATERAL (
+			SELECT i.did FROM record i
+			WHERE i.authz_set_id = vs.id AND cardinality(i.urls) > 0
+			ORDER BY i.did LIMIT ?) x
+		ORDER BY x.did LIMIT ?))`, ids, n, n)
 }
 
 // QueryURLs serves /_query/urls/q: the visible records with at least one
