@@ -185,6 +185,32 @@ type Page struct {
 	Next    string
 }
 
+// URLListFilter is a GET /urls query (indexd's get_urls): the url rows of
+// the visible records matching every filter given, in did order, then in
+// the order of the record's urls. Offset and Limit count url rows.
+type URLListFilter struct {
+	IDs    []string
+	Size   *int64
+	Hashes []KV // every type:value must match
+	Offset int
+	Limit  int
+}
+
+// URLEntry is one (record, url) row of GET /urls, with that url's metadata.
+type URLEntry struct {
+	DID      string
+	URL      string
+	Metadata map[string]string
+}
+
+// URLMatch is one row of a URL query: a record with its urls
+// (/_query/urls/q), or one (record, url) pair (/_query/urls/metadata/q).
+type URLMatch struct {
+	DID  string
+	Rev  string
+	URLs []string
+}
+
 // URLQuery is a /_query/urls/q or /_query/urls/metadata/q search.
 type URLQuery struct {
 	Include   string // url substring that must be present

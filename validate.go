@@ -3,6 +3,7 @@ package indexd
 import (
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -73,7 +74,9 @@ var reservedSegments = map[string]bool{"versions": true, "latest": true, "aliase
 
 // ValidateID checks a did, alias or baseid: 1..256 bytes of printable ASCII
 // without spaces or URL-special characters; "/" separates non-empty segments,
-// none of which may be a route word (versions, latest, aliases).
+// none of which may be a route word (versions, latest, aliases), and the
+// first of which may not be "blank" (/index/blank/{id} is the blank-record
+// route, so /index/blank/x could never reach a record "blank/x").
 func ValidateID(id string) error {
 	if id == "" {
 		return Invalidf("id must not be empty")
@@ -89,7 +92,10 @@ func ValidateID(id string) error {
 			return Invalidf("id %q contains a character that is not allowed (%q)", safeShow(id), c)
 		}
 	}
-	for _, seg := range strings.Split(id, "/") {
+	for i, seg := range strings.Split(id, "/") {
+		if i == 0 && seg == "blank" {
+			return Invalidf("id %q may not start with the reserved segment \"blank\"", id)
+		}
 		if seg == "" {
 			return Invalidf("id %q has an empty path segment", id)
 		}
@@ -120,30 +126,111 @@ func safeShow(s string) string {
 	return s
 }
 
-// ValidateStrings checks a list of strings (urls, acl, authz): non-empty,
-// valid UTF-8, bounded.
-func ValidateStrings(field string, list []string) error {
-	if len(list) > 1000 {
-		return Invalidf("%s holds more than 1000 entries", field)
+// Byte limits of indexed values. A btree index entry holds at most 2704
+// bytes (PostgreSQL: a third of a page); longer values would fail in the
+// database (SQLSTATE 54000). urls (record_url primary key, with the did),
+// acl entries (GIN), file_name, version and uploader (btree with the did)
+// stay within MaxIndexedText. An authz path is indexed twice in one entry of
+// authz_set_prefix (the path and its prefix), and the whole canonical authz
+// list is one key of authz_set's unique index: hence the tighter path and
+// list limits.
+const (
+	MaxIndexedText   = 2048
+	MaxAuthzPathLen  = 1024
+	MaxAuthzPaths    = 64
+	MaxAuthzListSize = 2048
+	maxListEntries   = 1000
+)
+
+// ValidateText checks one string value: valid UTF-8 without NUL bytes (the
+// database stores neither). field names the value in the message.
+func ValidateText(field, s string) error {
+	if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
+		return Invalidf("%s must be valid UTF-8 text without NUL bytes", field)
 	}
-	for _, s := range list {
-		if s == "" {
-			return Invalidf("%s must not contain empty strings", field)
+	return nil
+}
+
+// validateOptText checks an optional string field: text, at most max bytes
+// (0: unbounded).
+func validateOptText(field string, s *string, maxLen int) error {
+	if s == nil {
+		return nil
+	}
+	if err := ValidateText(field, *s); err != nil {
+		return err
+	}
+	if maxLen > 0 && len(*s) > maxLen {
+		return Invalidf("%s is longer than %d bytes", field, maxLen)
+	}
+	return nil
+}
+
+// ValidateTextMap checks every key and value of a string map (metadata).
+func ValidateTextMap(field string, m map[string]string) error {
+	for _, k := range sortedKeys(m) {
+		if err := ValidateText(field+" key "+strconv.Quote(k), k); err != nil {
+			return err
 		}
-		if len(s) > 4096 {
-			return Invalidf("%s entry is longer than 4096 bytes", field)
-		}
-		if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
-			return Invalidf("%s entry is not valid UTF-8 text", field)
+		if err := ValidateText(field+" value of "+strconv.Quote(k), m[k]); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// ValidateAuthz checks resource paths: each starts with "/" and has no empty
-// segment (Arborist rejects "//" and trailing slashes).
+// ValidateNestedTextMap checks urls_metadata: every url key, and every key
+// and value of each url's map.
+func ValidateNestedTextMap(field string, m map[string]map[string]string) error {
+	for _, k := range sortedKeys(m) {
+		if err := ValidateText(field+" key "+strconv.Quote(k), k); err != nil {
+			return err
+		}
+		if err := ValidateTextMap(field+"["+strconv.Quote(k)+"]", m[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// ValidateStrings checks a list of strings (urls, acl): at most 1000
+// entries, each non-empty text of at most MaxIndexedText bytes.
+func ValidateStrings(field string, list []string) error {
+	return validateList(field, list, MaxIndexedText)
+}
+
+func validateList(field string, list []string, maxLen int) error {
+	if len(list) > maxListEntries {
+		return Invalidf("%s holds more than %d entries", field, maxListEntries)
+	}
+	for _, s := range list {
+		if s == "" {
+			return Invalidf("%s must not contain empty strings", field)
+		}
+		if err := ValidateText(field+" entry", s); err != nil {
+			return err
+		}
+		if len(s) > maxLen {
+			return Invalidf("%s entry is longer than %d bytes", field, maxLen)
+		}
+	}
+	return nil
+}
+
+// ValidateAuthz checks resource paths: each starts with "/", has no empty
+// segment (Arborist rejects "//" and trailing slashes) and is at most
+// MaxAuthzPathLen bytes.
 func ValidateAuthz(list []string) error {
-	if err := ValidateStrings("authz", list); err != nil {
+	if err := validateList("authz", list, MaxAuthzPathLen); err != nil {
 		return err
 	}
 	for _, p := range list {
@@ -157,18 +244,36 @@ func ValidateAuthz(list []string) error {
 	return nil
 }
 
+// ValidateRecordAuthz checks a record's authz list: ValidateAuthz, and the
+// list as a whole stays indexable (at most MaxAuthzPaths paths of at most
+// MaxAuthzListSize bytes together).
+func ValidateRecordAuthz(list []string) error {
+	if err := ValidateAuthz(list); err != nil {
+		return err
+	}
+	if len(list) > MaxAuthzPaths {
+		return Invalidf("authz holds more than %d paths", MaxAuthzPaths)
+	}
+	total := 0
+	for _, p := range list {
+		total += len(p)
+	}
+	if total > MaxAuthzListSize {
+		return Invalidf("authz paths are longer than %d bytes together", MaxAuthzListSize)
+	}
+	return nil
+}
+
 // ValidateURLsMetadata checks that every urls_metadata key is one of urls.
 func ValidateURLsMetadata(urls []string, um map[string]map[string]string) error {
+	if err := ValidateNestedTextMap("urls_metadata", um); err != nil {
+		return err
+	}
 	set := make(map[string]bool, len(urls))
 	for _, u := range urls {
 		set[u] = true
 	}
-	keys := make([]string, 0, len(um))
-	for k := range um {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range sortedKeys(um) {
 		if !set[k] {
 			return Invalidf("urls_metadata key %q is not one of urls", k)
 		}
@@ -215,6 +320,9 @@ func ValidateNew(n *NewRecord, blank bool) error {
 	if err := ValidateHashes(n.Hashes, !blank); err != nil {
 		return err
 	}
+	if err := validateTextFields(n.FileName, n.Version, n.Uploader, n.Description, n.Metadata); err != nil {
+		return err
+	}
 	return validateCommon(n.URLs, n.URLsMetadata, n.ACL, n.Authz, n.ContentCreatedDate, n.ContentUpdatedDate)
 }
 
@@ -243,6 +351,13 @@ func ValidateUpdate(u *RecordUpdate, current *Record) error {
 			return err
 		}
 	}
+	var md map[string]string
+	if u.Metadata != nil {
+		md = *u.Metadata
+	}
+	if err := validateTextFields(u.FileName, u.Version, u.Uploader, u.Description, md); err != nil {
+		return err
+	}
 	cc, cu := current.ContentCreatedDate, current.ContentUpdatedDate
 	if u.ContentCreatedDate != nil {
 		cc = u.ContentCreatedDate
@@ -263,8 +378,58 @@ func validateCommon(urls []string, um map[string]map[string]string, acl, authz [
 	if err := ValidateStrings("acl", acl); err != nil {
 		return err
 	}
-	if err := ValidateAuthz(authz); err != nil {
+	if err := ValidateRecordAuthz(authz); err != nil {
 		return err
 	}
 	return ValidateURLsMetadata(urls, um)
+}
+
+// validateTextFields checks the free-text fields of a record: text, and the
+// indexed ones (file_name, version, uploader) at most MaxIndexedText bytes.
+func validateTextFields(fileName, version, uploader, description *string, metadata map[string]string) error {
+	if err := validateOptText("file_name", fileName, MaxIndexedText); err != nil {
+		return err
+	}
+	if err := validateOptText("version", version, MaxIndexedText); err != nil {
+		return err
+	}
+	if err := validateOptText("uploader", uploader, MaxIndexedText); err != nil {
+		return err
+	}
+	if err := validateOptText("description", description, 0); err != nil {
+		return err
+	}
+	return ValidateTextMap("metadata", metadata)
+}
+
+// ValidateNegation checks negate_params: every string is text, every hash
+// well formed. Messages name the field under negate_params.
+func ValidateNegation(n *Negation) error {
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"negate_params file_name", n.FileName}, {"negate_params version", n.Version}} {
+		if err := validateOptText(f.name, f.v, 0); err != nil {
+			return err
+		}
+	}
+	for _, f := range []struct {
+		name string
+		list []string
+	}{{"negate_params urls", n.URLs}, {"negate_params acl", n.ACL}, {"negate_params authz", n.Authz}} {
+		for _, s := range f.list {
+			if err := ValidateText(f.name+" entry", s); err != nil {
+				return err
+			}
+		}
+	}
+	for _, k := range sortedKeys(n.Hashes) {
+		if err := ValidateHash(k, n.Hashes[k]); err != nil {
+			return Invalidf("negate_params: %s", Message(err))
+		}
+	}
+	if err := ValidateTextMap("negate_params metadata", n.Metadata); err != nil {
+		return err
+	}
+	return ValidateNestedTextMap("negate_params urls_metadata", n.URLsMetadata)
 }

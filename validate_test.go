@@ -2,6 +2,7 @@ package indexd
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +52,10 @@ func TestValidateID(t *testing.T) {
 		{"versions", `contains the reserved segment "versions"`},
 		{"a/latest", `contains the reserved segment "latest"`},
 		{"a/aliases/b", `contains the reserved segment "aliases"`},
+		{"blank", `id "blank" may not start with the reserved segment "blank"`},
+		{"blank/x", `id "blank/x" may not start with the reserved segment "blank"`},
+		{"x/blank", ""},
+		{"blanks/x", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.id, func(t *testing.T) { vtIs(t, ValidateID(c.id), c.want) })
@@ -134,9 +139,23 @@ func TestValidateAuthzAndStrings(t *testing.T) {
 	vtIs(t, ValidateAuthz([]string{"/a/"}), `authz path "/a/" has an empty segment`)
 	vtIs(t, ValidateAuthz([]string{""}), "authz must not contain empty strings")
 	vtIs(t, ValidateStrings("acl", []string{"a", ""}), "acl must not contain empty strings")
-	vtIs(t, ValidateStrings("urls", []string{strings.Repeat("u", 4097)}), "urls entry is longer than 4096 bytes")
-	vtIs(t, ValidateStrings("urls", []string{"a\xffb"}), "urls entry is not valid UTF-8 text")
-	vtIs(t, ValidateStrings("urls", []string{"a\x00b"}), "urls entry is not valid UTF-8 text")
+	vtIs(t, ValidateStrings("urls", []string{strings.Repeat("u", MaxIndexedText)}), "")
+	vtIs(t, ValidateStrings("urls", []string{strings.Repeat("u", MaxIndexedText+1)}), "urls entry is longer than 2048 bytes")
+	vtIs(t, ValidateStrings("acl", []string{strings.Repeat("u", MaxIndexedText+1)}), "acl entry is longer than 2048 bytes")
+	vtIs(t, ValidateStrings("urls", []string{"a\xffb"}), "urls entry must be valid UTF-8 text without NUL bytes")
+	vtIs(t, ValidateStrings("urls", []string{"a\x00b"}), "urls entry must be valid UTF-8 text without NUL bytes")
+	long := "/" + strings.Repeat("p", MaxAuthzPathLen-1)
+	vtIs(t, ValidateAuthz([]string{long}), "")
+	vtIs(t, ValidateAuthz([]string{long + "p"}), "authz entry is longer than 1024 bytes")
+	vtIs(t, ValidateRecordAuthz([]string{long, long}), "")
+	vtIs(t, ValidateRecordAuthz([]string{long, long, "/x"}), "authz paths are longer than 2048 bytes together")
+	many := make([]string, MaxAuthzPaths+1)
+	for i := range many {
+		many[i] = "/p" + strconv.Itoa(i)
+	}
+	vtIs(t, ValidateRecordAuthz(many[:MaxAuthzPaths]), "")
+	vtIs(t, ValidateRecordAuthz(many), "authz holds more than 64 paths")
+	vtIs(t, ValidateAuthz(many), "") // discovery settings: no per-record bound
 	vtIs(t, ValidateStrings("acl", make([]string, 1001)), "acl holds more than 1000 entries")
 	vtIs(t, ValidateURLsMetadata([]string{"u1", "u2"}, map[string]map[string]string{"u1": {}}), "")
 	vtIs(t, ValidateURLsMetadata([]string{"u1"}, map[string]map[string]string{"u1": {}, "u0": {}, "u9": {}}), `urls_metadata key "u0" is not one of urls`)
@@ -179,6 +198,23 @@ func TestValidateNew(t *testing.T) {
 		{"urls_metadata stray key", false, func(n *NewRecord) { n.URLsMetadata = map[string]map[string]string{"s3://b": {}} }, `urls_metadata key "s3://b" is not one of urls`},
 		{"bad authz", false, func(n *NewRecord) { n.Authz = []string{"x"} }, `authz path "x" must start with '/'`},
 		{"bad acl", false, func(n *NewRecord) { n.ACL = []string{""} }, "acl must not contain empty strings"},
+		{"file_name NUL", false, func(n *NewRecord) { n.FileName = ptr("a\x00b") }, "file_name must be valid UTF-8 text without NUL bytes"},
+		{"file_name invalid UTF-8", false, func(n *NewRecord) { n.FileName = ptr("a\xffb") }, "file_name must be valid UTF-8 text without NUL bytes"},
+		{"file_name long", false, func(n *NewRecord) { n.FileName = ptr(strings.Repeat("f", MaxIndexedText+1)) }, "file_name is longer than 2048 bytes"},
+		{"version NUL", false, func(n *NewRecord) { n.Version = ptr("\x00") }, "version must be valid UTF-8 text"},
+		{"version long", false, func(n *NewRecord) { n.Version = ptr(strings.Repeat("v", MaxIndexedText+1)) }, "version is longer than 2048 bytes"},
+		{"uploader NUL", true, func(n *NewRecord) { n.Uploader = ptr("u\x00") }, "uploader must be valid UTF-8 text"},
+		{"uploader long", true, func(n *NewRecord) { n.Uploader = ptr(strings.Repeat("u", MaxIndexedText+1)) }, "uploader is longer than 2048 bytes"},
+		{"description NUL", false, func(n *NewRecord) { n.Description = ptr("d\x00") }, "description must be valid UTF-8 text"},
+		{"description long is fine", false, func(n *NewRecord) { n.Description = ptr(strings.Repeat("d", 10*MaxIndexedText)) }, ""},
+		{"metadata key NUL", false, func(n *NewRecord) { n.Metadata = map[string]string{"k\x00": "v"} }, `metadata key "k\x00" must be valid UTF-8 text`},
+		{"metadata value NUL", false, func(n *NewRecord) { n.Metadata = map[string]string{"k": "v\x00"} }, `metadata value of "k" must be valid UTF-8 text`},
+		{"urls_metadata key NUL", false, func(n *NewRecord) { n.URLsMetadata = map[string]map[string]string{"s3://a": {"k\x00": "v"}} }, `urls_metadata["s3://a"] key "k\x00" must be valid UTF-8 text`},
+		{"urls_metadata value NUL", false, func(n *NewRecord) { n.URLsMetadata = map[string]map[string]string{"s3://a": {"k": "\x00"}} }, `urls_metadata["s3://a"] value of "k" must be valid UTF-8 text`},
+		{"urls_metadata url NUL", false, func(n *NewRecord) { n.URLsMetadata = map[string]map[string]string{"s3://a\x00": {}} }, `urls_metadata key "s3://a\x00" must be valid UTF-8 text`},
+		{"hash type NUL", false, func(n *NewRecord) { n.Hashes = map[string]string{"md5\x00": "x"} }, `hash type "md5\x00" is not supported`},
+		{"authz path too long", false, func(n *NewRecord) { n.Authz = []string{"/" + strings.Repeat("a", MaxAuthzPathLen)} }, "authz entry is longer than 1024 bytes"},
+		{"url too long", false, func(n *NewRecord) { n.URLs = []string{"s3://" + strings.Repeat("a", MaxIndexedText)} }, "urls entry is longer than 2048 bytes"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -197,6 +233,10 @@ func TestValidateUpdate(t *testing.T) {
 	um := map[string]map[string]string{"u1": {"k": "v"}}
 	neg := int64(-1)
 	authz := []string{"nope"}
+	manyAuthz := make([]string, MaxAuthzPaths+1)
+	for i := range manyAuthz {
+		manyAuthz[i] = "/p" + strconv.Itoa(i)
+	}
 	cases := []struct {
 		name string
 		u    RecordUpdate
@@ -213,6 +253,13 @@ func TestValidateUpdate(t *testing.T) {
 		{"negative size", RecordUpdate{Size: &neg}, "size must be >= 0"},
 		{"bad hashes", RecordUpdate{Hashes: &map[string]string{"md5": "z"}}, `hash md5 value "z"`},
 		{"bad authz", RecordUpdate{Authz: &authz}, `authz path "nope" must start with '/'`},
+		{"file_name NUL", RecordUpdate{FileName: ptr("\x00")}, "file_name must be valid UTF-8 text"},
+		{"version long", RecordUpdate{Version: ptr(strings.Repeat("v", MaxIndexedText+1))}, "version is longer than 2048 bytes"},
+		{"uploader NUL", RecordUpdate{Uploader: ptr("\x00")}, "uploader must be valid UTF-8 text"},
+		{"description NUL", RecordUpdate{Description: ptr("\x00")}, "description must be valid UTF-8 text"},
+		{"metadata key NUL", RecordUpdate{Metadata: &map[string]string{"\x00": "v"}}, `metadata key "\x00" must be valid UTF-8 text`},
+		{"urls_metadata value NUL", RecordUpdate{URLsMetadata: &map[string]map[string]string{"u1": {"k": "\x00"}}}, `urls_metadata["u1"] value of "k"`},
+		{"too many authz paths", RecordUpdate{Authz: &manyAuthz}, "authz holds more than 64 paths"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { vtIs(t, ValidateUpdate(&c.u, cur), c.want) })
@@ -222,7 +269,7 @@ func TestValidateUpdate(t *testing.T) {
 // FuzzValidateID: no panic; rejections are ErrInvalid with a message;
 // accepted ids obey every documented rule.
 func FuzzValidateID(f *testing.F) {
-	for _, s := range []string{"a", "dg.4503/abc", "", "a b", "a//b", "../x", "x/versions", "ark:/9/x", strings.Repeat("z", 300), "\xff", "a\x00"} {
+	for _, s := range []string{"a", "dg.4503/abc", "", "a b", "a//b", "../x", "x/versions", "blank/x", "ark:/9/x", strings.Repeat("z", 300), "\xff", "a\x00"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, id string) {
@@ -244,6 +291,9 @@ func FuzzValidateID(f *testing.F) {
 			if c := id[i]; c <= ' ' || c >= 0x7f || strings.IndexByte(`?#%"\<>[]{}|^`+"`", c) >= 0 {
 				t.Fatalf("accepted %q with byte %q", id, c)
 			}
+		}
+		if first, _, _ := strings.Cut(id, "/"); first == "blank" {
+			t.Fatalf("accepted %q starting with the blank route segment", id)
 		}
 		for _, seg := range strings.Split(id, "/") {
 			if seg == "" || seg == "." || seg == ".." || seg == "versions" || seg == "latest" || seg == "aliases" {
@@ -271,4 +321,29 @@ func FuzzParseHashTerm(f *testing.F) {
 			t.Fatalf("accepted %q as %+v", s, kv)
 		}
 	})
+}
+
+func ptr(s string) *string { return &s }
+
+func TestValidateNegation(t *testing.T) {
+	md5 := "0123456789abcdef0123456789abcdef"
+	cases := []struct {
+		name string
+		n    Negation
+		want string
+	}{
+		{"empty", Negation{}, ""},
+		{"valid", Negation{FileName: ptr("f"), URLs: []string{"s3://a"}, Hashes: map[string]string{"md5": md5}, Metadata: map[string]string{"k": ""}}, ""},
+		{"file_name NUL", Negation{FileName: ptr("\x00")}, "negate_params file_name must be valid UTF-8 text"},
+		{"version invalid UTF-8", Negation{Version: ptr("\xff")}, "negate_params version must be valid UTF-8 text"},
+		{"urls NUL", Negation{URLs: []string{"\x00"}}, "negate_params urls entry must be valid UTF-8 text"},
+		{"acl NUL", Negation{ACL: []string{"\x00"}}, "negate_params acl entry"},
+		{"authz NUL", Negation{Authz: []string{"/a\x00"}}, "negate_params authz entry"},
+		{"hash bad", Negation{Hashes: map[string]string{"md5": "x"}}, `negate_params: hash md5 value "x" is malformed`},
+		{"metadata key NUL", Negation{Metadata: map[string]string{"\x00": ""}}, `negate_params metadata key "\x00"`},
+		{"urls_metadata value NUL", Negation{URLsMetadata: map[string]map[string]string{"s3": {"k": "\x00"}}}, `negate_params urls_metadata["s3"] value of "k"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { vtIs(t, ValidateNegation(&c.n), c.want) })
+	}
 }

@@ -304,138 +304,6 @@ func (s *Server) bulkDocuments(c echo.Context) error {
 	return writeJSON(c, http.StatusOK, &w)
 }
 
-func (s *Server) listURLs(c echo.Context) error {
-	lq, err := ParseListQuery(c.QueryParams())
-	if err != nil {
-		return err
-	}
-	dc, err := s.discoveryContext(c)
-	if err != nil {
-		return err
-	}
-	page := indexd.Page{}
-	if lq.Filter.Limit > 0 {
-		f := lq.Filter
-		f.IDs = s.expandIDs(f.IDs)
-		if page, err = s.store.ListRecords(c.Request().Context(), dc, f, repository.ListOptions{}); err != nil {
-			return err
-		}
-	}
-	type urlEntry struct {
-		URL      string            `json:"url"`
-		Metadata map[string]string `json:"metadata"`
-	}
-	urls := []urlEntry{}
-	for _, r := range page.Records {
-		um, err := r.URLsMetadata.StringMaps()
-		if err != nil {
-			return errf("urls of %s: %w", r.DID, err)
-		}
-		for _, u := range r.URLs {
-			urls = append(urls, urlEntry{URL: u, Metadata: nonNilMap(um[u])})
-		}
-	}
-	return c.JSON(http.StatusOK, map[string]any{"urls": urls, "limit": lq.Filter.Limit})
-}
-
-// urlQueryDefaultLimit is indexd's default for the URL queries (1000, not
-// the list default of 100).
-const urlQueryDefaultLimit = 1000
-
-var urlQueryParams = map[string]bool{"include": true, "exclude": true, "versioned": true, "fields": true, "limit": true, "offset": true}
-var urlMetadataQueryParams = map[string]bool{"key": true, "value": true, "url": true, "versioned": true, "fields": true, "limit": true, "offset": true}
-
-// ParseURLQuery parses /_query/urls/q (metadata=false) or
-// /_query/urls/metadata/q (metadata=true); unknown parameters are 400.
-func ParseURLQuery(q url.Values, metadata bool) (indexd.URLQuery, []string, error) {
-	allowed := urlQueryParams
-	if metadata {
-		allowed = urlMetadataQueryParams
-	}
-	var uq indexd.URLQuery
-	if err := checkQueryText(q); err != nil {
-		return uq, nil, err
-	}
-	for k := range q {
-		if !allowed[k] {
-			return uq, nil, indexd.Invalidf("unknown query parameter %q", k)
-		}
-	}
-	uq.Include, uq.Exclude = q.Get("include"), q.Get("exclude")
-	uq.Key, uq.Value, uq.URL = q.Get("key"), q.Get("value"), q.Get("url")
-	if metadata && (uq.Key == "" || uq.Value == "") {
-		return uq, nil, indexd.Invalidf("key and value are required")
-	}
-	if v := q.Get("versioned"); v != "" {
-		b := strings.EqualFold(v, "true")
-		if !b && !strings.EqualFold(v, "false") {
-			return uq, nil, indexd.Invalidf("versioned must be true or false")
-		}
-		uq.Versioned = &b
-	}
-	uq.Limit = urlQueryDefaultLimit
-	if v := q.Get("limit"); v != "" {
-		n, err := atoiRange(v, 0, indexd.MaxLimit)
-		if err != nil {
-			return uq, nil, indexd.Invalidf("limit must be an integer between 0 and %d", indexd.MaxLimit)
-		}
-		uq.Limit = n
-	}
-	if v := q.Get("offset"); v != "" {
-		n, err := atoiRange(v, 0, 1<<31-1)
-		if err != nil {
-			return uq, nil, indexd.Invalidf("offset must be a non-negative integer")
-		}
-		uq.Offset = n
-	}
-	fields := []string{"did", "urls", "rev"}
-	if v := q.Get("fields"); v != "" {
-		fields = splitList(v)
-		for _, f := range fields {
-			if f != "did" && f != "urls" && f != "rev" {
-				return uq, nil, indexd.Invalidf("fields may name did, urls and rev only")
-			}
-		}
-	}
-	return uq, fields, nil
-}
-
-func (s *Server) queryURLs(c echo.Context) error         { return s.urlQuery(c, false) }
-func (s *Server) queryURLsMetadata(c echo.Context) error { return s.urlQuery(c, true) }
-
-func (s *Server) urlQuery(c echo.Context, metadata bool) error {
-	uq, fields, err := ParseURLQuery(c.QueryParams(), metadata)
-	if err != nil {
-		return err
-	}
-	dc, err := s.discoveryContext(c)
-	if err != nil {
-		return err
-	}
-	out := []map[string]any{}
-	if uq.Limit > 0 {
-		recs, err := s.store.QueryURLs(c.Request().Context(), dc, uq)
-		if err != nil {
-			return err
-		}
-		for _, r := range recs {
-			m := map[string]any{}
-			for _, f := range fields {
-				switch f {
-				case "did":
-					m["did"] = r.DID
-				case "rev":
-					m["rev"] = r.Rev
-				case "urls":
-					m["urls"] = nonNil(r.URLs)
-				}
-			}
-			out = append(out, m)
-		}
-	}
-	return c.JSON(http.StatusOK, out)
-}
-
 // ---- writes ----
 
 func (s *Server) createRecord(c echo.Context) error {
@@ -677,7 +545,7 @@ func (s *Server) updateAllVersions(c echo.Context, id string) error {
 		}
 	}
 	if body.Authz != nil {
-		if err := indexd.ValidateAuthz(*body.Authz); err != nil {
+		if err := indexd.ValidateRecordAuthz(*body.Authz); err != nil {
 			return err
 		}
 	}

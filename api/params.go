@@ -61,7 +61,8 @@ func ParseListQuery(q url.Values) (listQuery, error) {
 			return lq, indexd.Invalidf("page × limit may not pass %d records: page deeper with start or next_cursor", indexd.MaxOffset)
 		}
 	}
-	if v, ok := single(q, "ids"); ok {
+	// An empty ids= is no ids filter (as indexd, which tests "if ids").
+	if v, ok := single(q, "ids"); ok && len(splitList(v)) > 0 {
 		if lq.LimitGiven || f.Start != "" || f.Page >= 0 {
 			return lq, indexd.Invalidf("ids cannot be combined with limit, start, cursor or page")
 		}
@@ -101,14 +102,14 @@ func ParseListQuery(q url.Values) (listQuery, error) {
 		if err != nil {
 			return lq, err
 		}
-		f.Hashes = append(f.Hashes, kv)
+		f.Hashes = setKV(f.Hashes, kv)
 	}
 	for _, m := range q["metadata"] {
 		k, v, ok := strings.Cut(m, ":")
 		if !ok || k == "" {
 			return lq, indexd.Invalidf("metadata filter %q must be key:value", m)
 		}
-		f.Metadata = append(f.Metadata, indexd.KV{Key: k, Value: v})
+		f.Metadata = setKV(f.Metadata, indexd.KV{Key: k, Value: v})
 	}
 	if v, ok := single(q, "acl"); ok {
 		f.ACL, f.ACLNull = nullableList(v)
@@ -121,6 +122,9 @@ func ParseListQuery(q url.Values) (listQuery, error) {
 		if err := json.Unmarshal([]byte(v), &um); err != nil {
 			return lq, indexd.Invalidf("urls_metadata must be a JSON object of url → {key: string value}")
 		}
+		if err := indexd.ValidateNestedTextMap("urls_metadata", um); err != nil {
+			return lq, err
+		}
 		f.URLsMetadata = um
 	}
 	if v, ok := single(q, "negate_params"); ok && v != "" {
@@ -128,14 +132,24 @@ func ParseListQuery(q url.Values) (listQuery, error) {
 		if err := DecodeStrict([]byte(v), &n); err != nil {
 			return lq, indexd.Invalidf("negate_params: %s", indexd.Message(err))
 		}
-		for k, h := range n.Hashes {
-			if err := indexd.ValidateHash(k, h); err != nil {
-				return lq, indexd.Invalidf("negate_params: %s", indexd.Message(err))
-			}
+		if err := indexd.ValidateNegation(&n); err != nil {
+			return lq, err
 		}
 		f.Negate = &n
 	}
 	return lq, nil
+}
+
+// setKV sets kv in list: a repeated key (hash=md5:A&hash=md5:B) keeps its
+// first position and takes the last value, as indexd builds a dict.
+func setKV(list []indexd.KV, kv indexd.KV) []indexd.KV {
+	for i := range list {
+		if list[i].Key == kv.Key {
+			list[i].Value = kv.Value
+			return list
+		}
+	}
+	return append(list, kv)
 }
 
 // checkQueryText rejects parameters that are not text the database can

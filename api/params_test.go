@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"reflect"
 	"strings"
@@ -34,7 +35,7 @@ func TestParseListQueryDefaults(t *testing.T) {
 }
 
 func TestParseListQuery(t *testing.T) {
-	md5 := "0123456789abcdef0123456789abcdef"
+	md5, md5b := "0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"
 	cursor := EncodeCursor("dg.X/abc")
 	cases := []struct {
 		query string
@@ -64,6 +65,17 @@ func TestParseListQuery(t *testing.T) {
 		{"hash=md5:" + md5 + "&hash=crc:0a0b0c0d", func(f *indexd.ListFilter, _ *listQuery) {
 			f.Hashes = []indexd.KV{{Key: "md5", Value: md5}, {Key: "crc", Value: "0a0b0c0d"}}
 		}},
+		// a repeated hash type or metadata key: the last value wins, in the
+		// key's first position (indexd builds a dict)
+		{"hash=md5:" + md5 + "&hash=crc:0a0b0c0d&hash=md5:" + md5b, func(f *indexd.ListFilter, _ *listQuery) {
+			f.Hashes = []indexd.KV{{Key: "md5", Value: md5b}, {Key: "crc", Value: "0a0b0c0d"}}
+		}},
+		{"metadata=k:1&metadata=j:2&metadata=k:3", func(f *indexd.ListFilter, _ *listQuery) {
+			f.Metadata = []indexd.KV{{Key: "k", Value: "3"}, {Key: "j", Value: "2"}}
+		}},
+		// an empty ids is no ids filter, so paging may come with it
+		{"ids=&limit=5", func(f *indexd.ListFilter, lq *listQuery) { f.Limit, lq.LimitGiven = 5, true }},
+		{"ids=,,&start=a&page=1", func(f *indexd.ListFilter, _ *listQuery) { f.Start, f.Page = "a", 1 }},
 		{"metadata=k:v&metadata=k2:a:b&metadata=k3:", func(f *indexd.ListFilter, _ *listQuery) {
 			f.Metadata = []indexd.KV{{Key: "k", Value: "v"}, {Key: "k2", Value: "a:b"}, {Key: "k3", Value: ""}}
 		}},
@@ -174,9 +186,25 @@ func TestParseURLQuery(t *testing.T) {
 		}
 		return q
 	}
+	// default fields as indexd: did,urls for urls/q; did,urls,rev for metadata/q
 	uq, fields, err := ParseURLQuery(vq(""), false)
-	if err != nil || uq.Limit != 1000 || uq.Offset != 0 || uq.Versioned != nil || !reflect.DeepEqual(fields, []string{"did", "urls", "rev"}) {
+	if err != nil || uq.Limit != 1000 || uq.Offset != 0 || uq.Versioned != nil || !reflect.DeepEqual(fields, []string{"did", "urls"}) {
 		t.Fatalf("defaults %+v %v %v", uq, fields, err)
+	}
+	_, fields, err = ParseURLQuery(vq("key=k&value=v"), true)
+	if err != nil || !reflect.DeepEqual(fields, []string{"did", "urls", "rev"}) {
+		t.Fatalf("metadata defaults %v %v", fields, err)
+	}
+	// indexd's truthy words
+	for raw, want := range map[string]bool{"true": true, "T": true, "yes": true, "y": true, "false": false, "F": false, "no": false, "N": false} {
+		uq, _, err = ParseURLQuery(vq("versioned="+raw), false)
+		if err != nil || uq.Versioned == nil || *uq.Versioned != want {
+			t.Fatalf("versioned=%s: %+v %v", raw, uq.Versioned, err)
+		}
+	}
+	uq, _, err = ParseURLQuery(vq(fmt.Sprintf("offset=%d", indexd.MaxOffset)), false)
+	if err != nil || uq.Offset != indexd.MaxOffset {
+		t.Fatalf("offset at the cap: %+v %v", uq, err)
 	}
 	uq, fields, err = ParseURLQuery(vq("include=s3&exclude=gs&versioned=TRUE&limit=5&offset=10&fields=rev,did"), false)
 	if err != nil || uq.Include != "s3" || uq.Exclude != "gs" || uq.Versioned == nil || !*uq.Versioned || uq.Limit != 5 || uq.Offset != 10 || !reflect.DeepEqual(fields, []string{"rev", "did"}) {
@@ -196,7 +224,9 @@ func TestParseURLQuery(t *testing.T) {
 		{"include=x", true, `unknown query parameter "include"`},
 		{"key=k", true, "key and value are required"},
 		{"value=v", true, "key and value are required"},
-		{"versioned=yes", false, "versioned must be true or false"},
+		{"versioned=maybe", false, "versioned must be true or false"},
+		{fmt.Sprintf("offset=%d", indexd.MaxOffset+1), false, "offset may not pass 100000 records"},
+		{"offset=99999999999999999999", false, "offset must be a non-negative integer"},
 		{"limit=1025", false, "limit must be an integer between 0 and 1024"},
 		{"offset=-1", false, "offset must be a non-negative integer"},
 		{"fields=did,size", false, "fields may name did, urls and rev only"},
@@ -245,4 +275,57 @@ func FuzzParseListQuery(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestParseURLList(t *testing.T) {
+	md5, md5b := "0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"
+	cases := []struct {
+		raw  string
+		want indexd.URLListFilter
+	}{
+		{"", indexd.URLListFilter{Limit: 100}},
+		{"limit=0&start=0", indexd.URLListFilter{Limit: 0}},
+		{"limit=1024&start=7", indexd.URLListFilter{Limit: 1024, Offset: 7}},
+		{fmt.Sprintf("start=%d", indexd.MaxOffset), indexd.URLListFilter{Limit: 100, Offset: indexd.MaxOffset}},
+		{"ids=a,,b", indexd.URLListFilter{Limit: 100, IDs: []string{"a", "b"}}},
+		{"ids=", indexd.URLListFilter{Limit: 100}},
+		{"size=0", indexd.URLListFilter{Limit: 100, Size: pqI64(0)}},
+		{"size=", indexd.URLListFilter{Limit: 100}},
+		{"hash=md5:" + md5 + "&hash=crc:0a0b0c0d&hash=md5:" + md5b, indexd.URLListFilter{Limit: 100,
+			Hashes: []indexd.KV{{Key: "md5", Value: md5b}, {Key: "crc", Value: "0a0b0c0d"}}}},
+	}
+	for _, c := range cases {
+		t.Run(c.raw, func(t *testing.T) {
+			q, err := url.ParseQuery(c.raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := ParseURLList(q)
+			if err != nil || !reflect.DeepEqual(got, c.want) {
+				t.Fatalf("got %+v %v, want %+v", got, err, c.want)
+			}
+		})
+	}
+	for raw, want := range map[string]string{
+		"start=abc":    "start must be an integer >= 0 (an offset into the urls)",
+		"start=-1":     "start must be an integer >= 0",
+		"start=100001": "start may not pass 100000 urls",
+		"limit=1025":   "limit must be an integer between 0 and 1024",
+		"limit=x":      "limit must be an integer between 0 and 1024",
+		"size=-1":      "size must be an integer >= 0",
+		"size=x":       "size must be an integer >= 0",
+		"hash=md5:zz":  `hash md5 value "zz" is malformed`,
+		"hash=md5":     `hash filter "md5" must be type:value`,
+		"url=s3://x":   `unknown query parameter "url" (GET /urls takes ids, hash, size, start and limit)`,
+		"authz=/p":     `unknown query parameter "authz"`,
+		"cursor=x":     `unknown query parameter "cursor"`,
+		"ids=" + strings.Repeat("a,", indexd.MaxBulkIDs) + "b": "ids holds more than 1024 ids",
+		"ids=%00": `query parameter "ids" is not valid UTF-8 text`,
+	} {
+		q, _ := url.ParseQuery(raw)
+		_, err := ParseURLList(q)
+		if !errors.Is(err, indexd.ErrInvalid) || indexd.Message(err) != want && !strings.HasPrefix(indexd.Message(err), want) {
+			t.Errorf("%s: error %v, want %q", raw, err, want)
+		}
+	}
 }

@@ -104,8 +104,11 @@ func (s *Server) routeTable() []Route {
 
 		r(http.MethodPost, "/bulk/documents", NeedDiscover, s.bulkDocuments),
 		r(http.MethodGet, "/urls", NeedDiscover, s.listURLs),
+		r(http.MethodGet, "/urls/", NeedDiscover, s.listURLs), // indexd's spelling
 		r(http.MethodGet, "/_query/urls/q", NeedDiscover, s.queryURLs),
+		r(http.MethodGet, "/_query/urls/q/", NeedDiscover, s.queryURLs),
 		r(http.MethodGet, "/_query/urls/metadata/q", NeedDiscover, s.queryURLsMetadata),
+		r(http.MethodGet, "/_query/urls/metadata/q/", NeedDiscover, s.queryURLsMetadata),
 
 		r(http.MethodGet, "/admin/discovery", NeedAdmin, s.getDiscoverySettings),
 		r(http.MethodPut, "/admin/discovery", NeedAdmin, s.putDiscoverySettings),

@@ -18,7 +18,9 @@ type Store interface {
 	ResolveAlias(ctx context.Context, alias string) (string, error)
 	Versions(ctx context.Context, dc discovery.Context, candidates []string) ([]indexd.Record, error)
 	Latest(ctx context.Context, dc discovery.Context, candidates []string, hasVersion bool) (*indexd.Record, error)
-	QueryURLs(ctx context.Context, dc discovery.Context, q indexd.URLQuery) ([]indexd.Record, error)
+	ListURLs(ctx context.Context, dc discovery.Context, f indexd.URLListFilter) ([]indexd.URLEntry, error)
+	QueryURLs(ctx context.Context, dc discovery.Context, q indexd.URLQuery) ([]indexd.URLMatch, error)
+	QueryURLMetadata(ctx context.Context, dc discovery.Context, q indexd.URLQuery) ([]indexd.URLMatch, error)
 	Stats(ctx context.Context, dc discovery.Context, opt repository.StatsOptions) (indexd.Stats, error)
 	Aliases(ctx context.Context, did string) ([]string, error)
 

@@ -80,7 +80,12 @@ func TestListFilters(t *testing.T) {
 		{"url repeated (all must be present)", "url=" + j("s3://b/1") + "&url=" + j("gs://b/1"), lsSet("lf-1")},
 		{"hash", "hash=md5:" + lsMD5a, lsSet("lf-1", "lf-5")},
 		{"hash repeated types", "hash=md5:" + lsMD5b + "&hash=sha1:" + lsSHA1, lsSet("lf-2")},
-		{"hash repeated one type, two values", "hash=md5:" + lsMD5a + "&hash=md5:" + lsMD5b, lsSet()},
+		// a repeated hash type or metadata key: the last value wins, as in indexd
+		{"hash repeated one type, last wins", "hash=md5:" + lsMD5a + "&hash=md5:" + lsMD5b, lsSet("lf-2")},
+		{"hash repeated one type, last wins (reversed)", "hash=md5:" + lsMD5b + "&hash=md5:" + lsMD5a, lsSet("lf-1", "lf-5")},
+		{"metadata repeated key, last wins", "metadata=proj:y&metadata=proj:x", lsSet("lf-1", "lf-2")},
+		// an empty ids is no filter
+		{"empty ids with limit", "ids=&limit=2", lsSet("lf-1", "lf-2")},
 		{"hash sha256", "hash=sha256:" + ixSHA256, lsSet("lf-4")},
 		{"metadata", "metadata=proj:x", lsSet("lf-1", "lf-2")},
 		{"metadata repeated", "metadata=proj:x&metadata=kind:raw", lsSet("lf-1")},
@@ -214,6 +219,18 @@ func TestListEnvelope(t *testing.T) {
 		"version": nil, "urls": []any{}, "acl": []any{}, "authz": []any{}, "hashes": nil, "metadata": map[string]any{},
 		"urls_metadata": nil, "uploader": nil, "form": nil, "negate_params": nil, "next_cursor": nil,
 	})
+	// repeated keys: the envelope echoes the value the filter used
+	env = lsList(t, e, "hash=md5:"+lsMD5a+"&hash=md5:"+lsMD5b+"&metadata=proj:y&metadata=proj:x")
+	if recs := ixDIDs(t, env["records"]); !reflect.DeepEqual(recs, []string{"lf-2"}) {
+		t.Fatalf("records %v", recs)
+	}
+	ixEqual(t, "echo of repeated keys", []any{env["hashes"], env["metadata"]},
+		[]any{map[string]string{"md5": lsMD5b}, map[string]string{"proj": "x"}})
+	// an empty ids is no filter: it echoes null and paging applies
+	env = lsList(t, e, "ids=&limit=1")
+	if recs := ixDIDs(t, env["records"]); !reflect.DeepEqual(recs, []string{"lf-1"}) || env["ids"] != nil || env["limit"] != 1.0 {
+		t.Fatalf("ids= with limit: records %v, ids %v, limit %v", recs, env["ids"], env["limit"])
+	}
 	// the trailing-slash form answers the same
 	if got := ixDIDs(t, ixOK(t, e.Do(http.MethodGet, "/index/?limit=1", "", nil))["records"]); !reflect.DeepEqual(got, []string{"lf-1"}) {
 		t.Fatalf("/index/: %v", got)

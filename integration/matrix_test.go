@@ -633,6 +633,12 @@ func azMatrixCell(chk *azChecker, e *Env, st discovery.Settings, c azMatrixCalle
 	has := func(list []string, v string) bool { return slices.Contains(list, v) }
 	all := func(*azMatrixRec) bool { return true }
 	ids := append(append([]string{}, universe...), missing)
+	var idsA []string // the records under /programs/p1/projects/a, for /urls?ids=
+	for _, r := range recs {
+		if has(r.Authz, "/programs/p1/projects/a") {
+			idsA = append(idsA, r.DID)
+		}
+	}
 	lists := []listCase{
 		{method: "GET", path: "/index?limit=1024", parse: azParseIndexList, filter: all},
 		{method: "GET", path: "/index?limit=1024&authz=" + url.QueryEscape("/programs/p1/projects/a"), parse: azParseIndexList, filter: func(r *azMatrixRec) bool { return has(r.Authz, "/programs/p1/projects/a") }},
@@ -646,7 +652,7 @@ func azMatrixCell(chk *azChecker, e *Env, st discovery.Settings, c azMatrixCalle
 		{method: "GET", path: "/index?ids=" + url.QueryEscape(strings.Join(ids, ",")), parse: azParseIndexList, filter: all},
 		{method: "GET", path: "/index?limit=1024&negate_params=" + url.QueryEscape(`{"authz":["/programs/p1/projects/b"]}`), parse: azParseIndexList, filter: func(r *azMatrixRec) bool { return !has(r.Authz, "/programs/p1/projects/b") }},
 		{method: "GET", path: "/urls?limit=1024", parse: azParseURLs(urlToDID), filter: all},
-		{method: "GET", path: "/urls?limit=1024&authz=" + url.QueryEscape("/programs/p1/projects/a"), parse: azParseURLs(urlToDID), filter: func(r *azMatrixRec) bool { return has(r.Authz, "/programs/p1/projects/a") }},
+		{method: "GET", path: "/urls/?limit=1024&ids=" + url.QueryEscape(strings.Join(idsA, ",")), parse: azParseURLs(urlToDID), filter: func(r *azMatrixRec) bool { return has(r.Authz, "/programs/p1/projects/a") }},
 		{method: "GET", path: "/_query/urls/q?include=" + url.QueryEscape("s3://mx-bucket/"), parse: azParseRecordArray, filter: all},
 		{method: "GET", path: "/_query/urls/metadata/q?key=state&value=mx&url=" + url.QueryEscape("s3://mx-bucket/"), parse: azParseRecordArray, filter: all},
 		{method: "POST", path: "/bulk/documents", body: ids, parse: azParseRecordArray, filter: all},

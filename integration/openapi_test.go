@@ -205,9 +205,19 @@ func TestOpenAPIResponses(t *testing.T) {
 	c.Do("POST", "/bulk/documents", "/bulk/documents", "", []string{"dg.OA/one", "missing"}).MustStatus(t, 200)
 	c.Do("POST", "/bulk/documents", "/bulk/documents", "", []string{}).MustStatus(t, 400)
 	c.Do("GET", "/urls", "/urls", "", nil).MustStatus(t, 200)
+	c.Do("GET", "/urls", "/urls/?ids=dg.OA/one&size=123&hash=md5:0123456789abcdef0123456789abcdef&start=0&limit=5", "", nil).MustStatus(t, 200)
+	c.Do("GET", "/urls", "/urls?start=dg.OA/one", "", nil).MustStatus(t, 400)
+	c.Do("GET", "/_query/urls/q", "/_query/urls/q/?include=s3&fields=did,urls,rev&versioned=no", "", nil).MustStatus(t, 200)
 	c.Do("GET", "/_query/urls/q", "/_query/urls/q?include=s3", "", nil).MustStatus(t, 200)
 	c.Do("GET", "/_query/urls/q", "/_query/urls/q?nope=1", "", nil).MustStatus(t, 400)
 	c.Do("GET", "/_query/urls/metadata/q", "/_query/urls/metadata/q?key=a&value=b", "", nil).MustStatus(t, 200)
+	var one struct{ Rev string }
+	e.Do("GET", "/index/dg.OA/one", "", nil).JSON(t, &one)
+	c.Do("PUT", "/index/{guid}", "/index/dg.OA/one?rev="+one.Rev, w,
+		map[string]any{"urls_metadata": map[string]any{"s3://bucket/dg.OA_one": map[string]string{"a": "b"}}}).MustStatus(t, 200)
+	if got := c.Do("GET", "/_query/urls/metadata/q", "/_query/urls/metadata/q/?key=a&value=b", "", nil).MustStatus(t, 200); !bytes.Contains(got.Body, []byte("dg.OA/one")) {
+		t.Errorf("metadata/q: %s", got.Body)
+	}
 
 	// update, versions, latest
 	var ref struct{ Rev string }

@@ -695,6 +695,11 @@ func TestRecordsPrefix(t *testing.T) {
 		// a prefixed did gets no alias
 		pre := ixRef(t, e.Do(http.MethodPost, "/index", w, Rec("dg.TEST/already", "/programs/p1")), http.StatusOK)
 		ixEqual(t, "no alias", ixOK(t, e.Do(http.MethodGet, "/index/"+pre.DID+"/aliases", "", nil)), map[string]any{"aliases": []any{}})
+		// a blank record gets the alias; a new version gets none (docs/decisions.md)
+		blank := ixRef(t, e.Do(http.MethodPost, "/index/blank", w, map[string]any{"uploader": "u", "authz": []string{"/programs/p1"}}), http.StatusCreated)
+		ixEqual(t, "blank alias", ixOK(t, e.Do(http.MethodGet, "/index/"+blank.DID+"/aliases", "", nil)), map[string]any{"aliases": []map[string]string{{"value": "dg.TEST/" + blank.DID}}})
+		v2 := ixRef(t, e.Do(http.MethodPost, "/index/"+pre.DID, w, Rec("v2-of-already", "/programs/p1")), http.StatusOK)
+		ixEqual(t, "new version alias", ixOK(t, e.Do(http.MethodGet, "/index/"+v2.DID+"/aliases", "", nil)), map[string]any{"aliases": []any{}})
 		// the generated alias round-trips through PUT and can be deleted alone
 		body := ixOK(t, e.Do(http.MethodGet, "/index/"+ref.DID+"/aliases", "", nil))
 		ixEqual(t, "put back", ixOK(t, e.Do(http.MethodPut, "/index/"+ref.DID+"/aliases", w, body)), body)
@@ -767,27 +772,55 @@ func TestRecordsURLQueries(t *testing.T) {
 		if version != "" {
 			b["version"] = version
 		}
+		if did == "uq-4" {
+			b["size"], b["hashes"] = 7, map[string]string{"md5": ixMD5b}
+		}
 		return ixRef(t, e.Do(http.MethodPost, "/index", w, b), http.StatusOK)
 	}
 	u1 := mk("uq-1", []string{"s3://bkt/one", "gs://bkt/one"}, map[string]any{"s3://bkt/one": map[string]string{"state": "validated", "tier": "hot"}}, "1")
 	u2 := mk("uq-2", []string{"s3://other/two"}, map[string]any{"s3://other/two": map[string]string{"state": "uploaded"}}, "")
 	mk("uq-3", []string{}, nil, "")
+	// a url listed twice is one url (indexd stores a url once per record)
+	u4 := mk("uq-4", []string{"s3://d/4b", "s3://d/4a", "s3://d/4b"}, map[string]any{
+		"s3://d/4a": map[string]string{"state": "validated"}, "s3://d/4b": map[string]string{"state": "validated", "k": "v"},
+	}, "")
+	entry := func(u string, md map[string]string) map[string]any { return map[string]any{"url": u, "metadata": md} }
+	e1s := entry("s3://bkt/one", map[string]string{"state": "validated", "tier": "hot"})
+	e1g := entry("gs://bkt/one", map[string]string{})
+	e2 := entry("s3://other/two", map[string]string{"state": "uploaded"})
+	e4b := entry("s3://d/4b", map[string]string{"state": "validated", "k": "v"})
+	e4a := entry("s3://d/4a", map[string]string{"state": "validated"})
+	env := func(urls []any, limit, start int, size any, hashes map[string]string) map[string]any {
+		return map[string]any{"urls": urls, "limit": limit, "start": start, "size": size, "hashes": hashes}
+	}
+	none := map[string]string{}
 
 	t.Run("urls", func(t *testing.T) {
-		ixEqual(t, "/urls", ixOK(t, e.Do(http.MethodGet, "/urls", "", nil)), map[string]any{"limit": 100, "urls": []any{
-			map[string]any{"url": "s3://bkt/one", "metadata": map[string]string{"state": "validated", "tier": "hot"}},
-			map[string]any{"url": "gs://bkt/one", "metadata": map[string]string{}},
-			map[string]any{"url": "s3://other/two", "metadata": map[string]string{"state": "uploaded"}},
-		}})
-		ixEqual(t, "/urls?ids", ixOK(t, e.Do(http.MethodGet, "/urls?ids=uq-2", "", nil)), map[string]any{"limit": 1024, "urls": []any{
-			map[string]any{"url": "s3://other/two", "metadata": map[string]string{"state": "uploaded"}},
-		}})
-		ixEqual(t, "/urls?limit=1", ixOK(t, e.Do(http.MethodGet, "/urls?limit=1", "", nil))["urls"], []any{
-			map[string]any{"url": "s3://bkt/one", "metadata": map[string]string{"state": "validated", "tier": "hot"}},
-			map[string]any{"url": "gs://bkt/one", "metadata": map[string]string{}},
-		})
+		get := func(path string) map[string]any { t.Helper(); return ixOK(t, e.Do(http.MethodGet, path, "", nil)) }
+		all := []any{e1s, e1g, e2, e4b, e4a}
+		// indexd's envelope; one entry per (record, url), in did then url order
+		ixEqual(t, "/urls", get("/urls"), env(all, 100, 0, nil, none))
+		ixEqual(t, "/urls/ (indexd's spelling)", get("/urls/"), env(all, 100, 0, nil, none))
+		ixEqual(t, "ids", get("/urls?ids=uq-2,uq-3,nope"), env([]any{e2}, 100, 0, nil, none))
+		ixEqual(t, "empty ids", get("/urls?ids="), env(all, 100, 0, nil, none))
+		// limit and start count url entries, not records
+		ixEqual(t, "limit", get("/urls?limit=1"), env([]any{e1s}, 1, 0, nil, none))
+		ixEqual(t, "start offset", get("/urls?start=1&limit=2"), env([]any{e1g, e2}, 2, 1, nil, none))
+		ixEqual(t, "start past the end", get("/urls?start=5"), env([]any{}, 100, 5, nil, none))
+		ixEqual(t, "limit 0", get("/urls?limit=0"), env([]any{}, 0, 0, nil, none))
+		ixEqual(t, "size", get("/urls?size=7"), env([]any{e4b, e4a}, 100, 0, 7, none))
+		ixEqual(t, "size 0", get("/urls?size=0"), env([]any{}, 100, 0, 0, none))
+		ixEqual(t, "hash", get("/urls?hash=md5:"+ixMD5b), env([]any{e4b, e4a}, 100, 0, nil, map[string]string{"md5": ixMD5b}))
+		ixEqual(t, "hash repeated, last wins", get("/urls?hash=md5:"+ixMD5b+"&hash=md5:0123456789abcdef0123456789abcdef&ids=uq-1"),
+			env([]any{e1s, e1g}, 100, 0, nil, map[string]string{"md5": "0123456789abcdef0123456789abcdef"}))
+		ixEqual(t, "all filters", get("/urls?ids=uq-4,uq-1&size=7&hash=md5:"+ixMD5b+"&start=1&limit=5"),
+			env([]any{e4a}, 5, 1, 7, map[string]string{"md5": ixMD5b}))
 		ixErrIs(t, e.Do(http.MethodGet, "/urls?limit=2000", "", nil), http.StatusBadRequest, "limit must be an integer between 0 and 1024")
 		ixErrIs(t, e.Do(http.MethodGet, "/urls?hash=md5:zz", "", nil), http.StatusBadRequest, `hash md5 value "zz" is malformed`)
+		ixErrIs(t, e.Do(http.MethodGet, "/urls?start=uq-1", "", nil), http.StatusBadRequest, "start must be an integer >= 0 (an offset into the urls)")
+		ixErrIs(t, e.Do(http.MethodGet, "/urls?start=100001", "", nil), http.StatusBadRequest, "start may not pass 100000 urls")
+		ixErrIs(t, e.Do(http.MethodGet, "/urls?size=-1", "", nil), http.StatusBadRequest, "size must be an integer >= 0")
+		ixErrIs(t, e.Do(http.MethodGet, "/urls?url=s3://bkt/one", "", nil), http.StatusBadRequest, `unknown query parameter "url" (GET /urls takes ids, hash, size, start and limit)`)
 	})
 	q := func(path string) []any {
 		t.Helper()
@@ -797,18 +830,25 @@ func TestRecordsURLQueries(t *testing.T) {
 		return out
 	}
 	t.Run("urls/q", func(t *testing.T) {
-		full1 := map[string]any{"did": "uq-1", "urls": []string{"s3://bkt/one", "gs://bkt/one"}, "rev": u1.Rev}
-		full2 := map[string]any{"did": "uq-2", "urls": []string{"s3://other/two"}, "rev": u2.Rev}
+		// indexd's default fields: did and urls
+		full1 := map[string]any{"did": "uq-1", "urls": []string{"s3://bkt/one", "gs://bkt/one"}}
+		full2 := map[string]any{"did": "uq-2", "urls": []string{"s3://other/two"}}
+		full4 := map[string]any{"did": "uq-4", "urls": []string{"s3://d/4b", "s3://d/4a", "s3://d/4b"}}
 		// a record without urls never matches
-		ixEqual(t, "all", q("/_query/urls/q"), []any{full1, full2})
+		ixEqual(t, "all", q("/_query/urls/q"), []any{full1, full2, full4})
+		ixEqual(t, "trailing slash", q("/_query/urls/q/"), []any{full1, full2, full4})
 		ixEqual(t, "include", q("/_query/urls/q?include=bkt/"), []any{full1})
-		ixEqual(t, "exclude", q("/_query/urls/q?exclude=gs://"), []any{full2})
-		ixEqual(t, "include+exclude", q("/_query/urls/q?include=s3://&exclude=gs://"), []any{full2})
+		ixEqual(t, "exclude", q("/_query/urls/q?exclude=gs://"), []any{full2, full4})
+		ixEqual(t, "include+exclude", q("/_query/urls/q?include=s3://&exclude=gs://"), []any{full2, full4})
 		ixEqual(t, "versioned", q("/_query/urls/q?versioned=true"), []any{full1})
-		ixEqual(t, "unversioned", q("/_query/urls/q?versioned=false"), []any{full2})
-		ixEqual(t, "fields", q("/_query/urls/q?fields=did"), []any{map[string]any{"did": "uq-1"}, map[string]any{"did": "uq-2"}})
+		ixEqual(t, "versioned y", q("/_query/urls/q?versioned=Y"), []any{full1})
+		ixEqual(t, "unversioned", q("/_query/urls/q?versioned=false"), []any{full2, full4})
+		ixEqual(t, "fields", q("/_query/urls/q?fields=did"), []any{map[string]any{"did": "uq-1"}, map[string]any{"did": "uq-2"}, map[string]any{"did": "uq-4"}})
+		ixEqual(t, "fields with rev", q("/_query/urls/q?fields=did,rev&exclude=d/4"), []any{map[string]any{"did": "uq-1", "rev": u1.Rev}, map[string]any{"did": "uq-2", "rev": u2.Rev}})
 		ixEqual(t, "limit offset", q("/_query/urls/q?limit=1&offset=1"), []any{full2})
 		ixEqual(t, "limit 0", q("/_query/urls/q?limit=0"), []any{})
+		ixEqual(t, "offset at the cap", q("/_query/urls/q?offset=100000"), []any{})
+		ixErrIs(t, e.Do(http.MethodGet, "/_query/urls/q?offset=100001", "", nil), http.StatusBadRequest, "offset may not pass 100000 records")
 		ixErrIs(t, e.Do(http.MethodGet, "/_query/urls/q?foo=1", "", nil), http.StatusBadRequest, `unknown query parameter "foo"`)
 		ixErrIs(t, e.Do(http.MethodGet, "/_query/urls/q?key=state", "", nil), http.StatusBadRequest, `unknown query parameter "key"`)
 		ixErrIs(t, e.Do(http.MethodGet, "/_query/urls/q?fields=did,size", "", nil), http.StatusBadRequest, "fields may name did, urls and rev only")
@@ -818,14 +858,25 @@ func TestRecordsURLQueries(t *testing.T) {
 		ixErrIs(t, e.Do(http.MethodGet, "/_query/urls/q?include=%ff", "", nil), http.StatusBadRequest, `query parameter "include" is not valid UTF-8 text`)
 	})
 	t.Run("urls/metadata/q", func(t *testing.T) {
-		full1 := map[string]any{"did": "uq-1", "urls": []string{"s3://bkt/one", "gs://bkt/one"}, "rev": u1.Rev}
-		ixEqual(t, "key value", q("/_query/urls/metadata/q?key=state&value=validated"), []any{full1})
-		ixEqual(t, "key value url", q("/_query/urls/metadata/q?key=state&value=validated&url=s3://bkt"), []any{full1})
+		// one row per matching (did, url), carrying that url only
+		row := func(did, u, rev string) map[string]any {
+			return map[string]any{"did": did, "urls": []string{u}, "rev": rev}
+		}
+		r1 := row("uq-1", "s3://bkt/one", u1.Rev)
+		r4b, r4a := row("uq-4", "s3://d/4b", u4.Rev), row("uq-4", "s3://d/4a", u4.Rev)
+		ixEqual(t, "key value", q("/_query/urls/metadata/q?key=state&value=validated"), []any{r1, r4b, r4a})
+		ixEqual(t, "trailing slash", q("/_query/urls/metadata/q/?key=state&value=validated"), []any{r1, r4b, r4a})
+		ixEqual(t, "key value url", q("/_query/urls/metadata/q?key=state&value=validated&url=s3://bkt"), []any{r1})
+		ixEqual(t, "url substring picks one url of a record", q("/_query/urls/metadata/q?key=state&value=validated&url=4a"), []any{r4a})
+		ixEqual(t, "other key", q("/_query/urls/metadata/q?key=k&value=v"), []any{r4b})
 		ixEqual(t, "url mismatch", q("/_query/urls/metadata/q?key=state&value=validated&url=gs://"), []any{})
 		ixEqual(t, "versioned", q("/_query/urls/metadata/q?key=state&value=uploaded&versioned=true"), []any{})
+		ixEqual(t, "unversioned", q("/_query/urls/metadata/q?key=state&value=validated&versioned=false"), []any{r4b, r4a})
+		ixEqual(t, "limit offset count rows", q("/_query/urls/metadata/q?key=state&value=validated&limit=1&offset=2"), []any{r4a})
 		ixEqual(t, "fields", q("/_query/urls/metadata/q?key=state&value=uploaded&fields=did,rev"), []any{map[string]any{"did": "uq-2", "rev": u2.Rev}})
 		ixErrIs(t, e.Do(http.MethodGet, "/_query/urls/metadata/q?key=state", "", nil), http.StatusBadRequest, "key and value are required")
 		ixErrIs(t, e.Do(http.MethodGet, "/_query/urls/metadata/q?key=state&value=x&include=a", "", nil), http.StatusBadRequest, `unknown query parameter "include"`)
+		ixErrIs(t, e.Do(http.MethodGet, "/_query/urls/metadata/q?key=state&value=x&offset=100001", "", nil), http.StatusBadRequest, "offset may not pass 100000 records")
 	})
 }
 

@@ -4,10 +4,17 @@ package integration
 // problem, never a 500, and never a partial write.
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/datacommons/indexd"
 )
 
 // vaCount is the number of records GET /index sees.
@@ -73,7 +80,7 @@ func TestValidationCreate(t *testing.T) {
 		{"urls string", vaBody("va-1", "urls", `"s3://x"`), "field urls: expected an array, got string"},
 		{"urls number entry", vaBody("va-1", "urls", `[1]`), "field urls: expected a string, got number"},
 		{"urls empty entry", vaBody("va-1", "urls", `[""]`), "urls must not contain empty strings"},
-		{"urls NUL", vaBody("va-1", "urls", `["s3://a\u0000b"]`), "urls entry is not valid UTF-8 text"},
+		{"urls NUL", vaBody("va-1", "urls", `["s3://a\u0000b"]`), "urls entry must be valid UTF-8 text without NUL bytes"},
 		{"hashes missing", vaBody("va-1", "hashes", ""), "hashes must hold at least one of crc, etag, md5, sha1, sha256, sha512"},
 		{"hashes empty", vaBody("va-1", "hashes", `{}`), "hashes must hold at least one of"},
 		{"hashes array", vaBody("va-1", "hashes", `["md5"]`), "field hashes: expected an object, got array"},
@@ -106,6 +113,9 @@ func TestValidationCreate(t *testing.T) {
 		{"did leading slash", vaBody("/a", "", ""), `id "/a" has an empty path segment`},
 		{"did dot-dot", vaBody("a/../b", "", ""), `id "a/../b" has a relative path segment`},
 		{"did route word", vaBody("a/versions", "", ""), `id "a/versions" contains the reserved segment "versions"`},
+		{"did blank route", vaBody("blank/x", "", ""), `id "blank/x" may not start with the reserved segment "blank"`},
+		{"did blank", vaBody("blank", "", ""), `id "blank" may not start with the reserved segment "blank"`},
+		{"baseid blank route", vaBody("va-1", "baseid", `"blank/b"`), `baseid: id "blank/b" may not start with the reserved segment "blank"`},
 		{"did number", vaBody("x", "did", `5`), "field did: expected a string, got number"},
 		{"baseid bad", vaBody("va-1", "baseid", `"a b"`), "baseid: id \"a b\" contains a character that is not allowed"},
 		{"invalid UTF-8", "{\"did\": \"va-1\", \"form\": \"object\", \"file_name\": \"\xff\xfe\"}", "request body is not valid UTF-8"},
@@ -235,5 +245,165 @@ func TestValidationPathIDs(t *testing.T) {
 	}
 	if n := vaCount(t, e); n != 1 {
 		t.Fatalf("%d records, want 1", n)
+	}
+}
+
+// vaRandom is n bytes of hex that does not compress (the database
+// compresses long index entries, so repeated characters would fit).
+func vaRandom(n int) string {
+	var b strings.Builder
+	h := sha256.Sum256([]byte("va"))
+	for b.Len() < n {
+		b.WriteString(hex.EncodeToString(h[:]))
+		h = sha256.Sum256(h[:])
+	}
+	return b.String()[:n]
+}
+
+// TestValidationLimitsAndText: values too long to index, and NUL bytes in
+// any string field or map key, are a 400 naming the field on every write
+// path (create, update, new version, update all versions, blank records),
+// never the database's error or a 500; nothing is written.
+func TestValidationLimitsAndText(t *testing.T) {
+	t.Parallel()
+	e := Start(t)
+	w := e.Writer()
+	base := Rec("vl/1", "/programs/p1")
+	base["acl"] = []string{"open"}
+	ref := ixRef(t, e.Do(http.MethodPost, "/index", w, base), http.StatusOK)
+	orig := ixGetRecord(t, e, "vl/1")
+
+	longURL := "s3://b/" + vaRandom(3000)
+	longPath := "/programs/" + vaRandom(1100)
+	manyPaths := make([]string, 65)
+	for i := range manyPaths {
+		manyPaths[i] = fmt.Sprintf("/programs/p%d", i)
+	}
+	bigSet := []string{"/a/" + vaRandom(1000), "/b/" + vaRandom(1000), "/c/" + vaRandom(100)}
+	// field → body value (JSON) → message part
+	cases := []struct {
+		name, field, value, want string
+	}{
+		{"url too long", "urls", `["` + longURL + `"]`, "urls entry is longer than 2048 bytes"},
+		{"acl too long", "acl", `["` + vaRandom(3000) + `"]`, "acl entry is longer than 2048 bytes"},
+		{"authz path too long", "authz", `["` + longPath + `"]`, "authz entry is longer than 1024 bytes"},
+		{"authz too many paths", "authz", `["` + strings.Join(manyPaths, `","`) + `"]`, "authz holds more than 64 paths"},
+		{"authz list too long", "authz", `["` + strings.Join(bigSet, `","`) + `"]`, "authz paths are longer than 2048 bytes together"},
+		{"file_name too long", "file_name", `"` + vaRandom(3000) + `"`, "file_name is longer than 2048 bytes"},
+		{"version too long", "version", `"` + vaRandom(3000) + `"`, "version is longer than 2048 bytes"},
+		{"uploader too long", "uploader", `"` + vaRandom(3000) + `"`, "uploader is longer than 2048 bytes"},
+		{"file_name NUL", "file_name", `"a\u0000b"`, "file_name must be valid UTF-8 text without NUL bytes"},
+		{"version NUL", "version", `"\u0000"`, "version must be valid UTF-8 text without NUL bytes"},
+		{"uploader NUL", "uploader", `"u\u0000"`, "uploader must be valid UTF-8 text without NUL bytes"},
+		{"description NUL", "description", `"d\u0000"`, "description must be valid UTF-8 text without NUL bytes"},
+		{"metadata key NUL", "metadata", `{"k\u0000": "v"}`, `metadata key "k\x00" must be valid UTF-8 text without NUL bytes`},
+		{"metadata value NUL", "metadata", `{"k": "v\u0000"}`, `metadata value of "k" must be valid UTF-8 text without NUL bytes`},
+		{"urls_metadata key NUL", "urls_metadata", `{"s3://bucket/vl_1": {"k\u0000": "v"}}`, `urls_metadata["s3://bucket/vl_1"] key "k\x00"`},
+		{"urls_metadata value NUL", "urls_metadata", `{"s3://bucket/vl_1": {"k": "\u0000"}}`, `urls_metadata["s3://bucket/vl_1"] value of "k"`},
+		{"urls_metadata url NUL", "urls_metadata", `{"s3://\u0000": {}}`, `urls_metadata key "s3://\x00" must be valid UTF-8 text`},
+		{"acl NUL", "acl", `["a\u0000"]`, "acl entry must be valid UTF-8 text without NUL bytes"},
+		{"authz NUL", "authz", `["/a\u0000"]`, "authz entry must be valid UTF-8 text without NUL bytes"},
+		{"hash type NUL", "hashes", `{"md5\u0000": "` + ixMD5a + `"}`, `hash type "md5\x00" is not supported`},
+	}
+	for _, c := range cases {
+		t.Run("create "+c.name, func(t *testing.T) {
+			body := vaBody("vl/new", c.field, c.value)
+			if c.field == "urls_metadata" {
+				body = vaBody("vl/new", "urls", `["s3://bucket/vl_1"]`)
+				body = strings.TrimSuffix(body, "}") + `, "urls_metadata": ` + c.value + "}"
+			}
+			ixErrHas(t, e.Do(http.MethodPost, "/index", w, body), http.StatusBadRequest, c.want)
+		})
+		t.Run("new version "+c.name, func(t *testing.T) {
+			body := vaBody("vl/v2", c.field, c.value)
+			if c.field == "urls_metadata" {
+				body = vaBody("vl/v2", "urls", `["s3://bucket/vl_1"]`)
+				body = strings.TrimSuffix(body, "}") + `, "urls_metadata": ` + c.value + "}"
+			}
+			ixErrHas(t, e.Do(http.MethodPost, "/index/vl/1", w, body), http.StatusBadRequest, c.want)
+		})
+		if c.field == "hashes" {
+			continue // not updatable
+		}
+		t.Run("update "+c.name, func(t *testing.T) {
+			ixErrHas(t, e.Do(http.MethodPut, "/index/vl/1?rev="+ref.Rev, w, `{"`+c.field+`": `+c.value+`}`), http.StatusBadRequest, c.want)
+		})
+		if c.field == "acl" || c.field == "authz" {
+			t.Run("versions "+c.name, func(t *testing.T) {
+				ixErrHas(t, e.Do(http.MethodPut, "/index/vl/1/versions", w, `{"`+c.field+`": `+c.value+`}`), http.StatusBadRequest, c.want)
+			})
+		}
+		if c.field == "file_name" || c.field == "uploader" || c.field == "authz" || c.field == "acl" {
+			t.Run("blank "+c.name, func(t *testing.T) {
+				body := `{"uploader": "u", "` + c.field + `": ` + c.value + `}`
+				if c.field == "uploader" {
+					body = `{"uploader": ` + c.value + `}`
+				}
+				ixErrHas(t, e.Do(http.MethodPost, "/index/blank", w, body), http.StatusBadRequest, c.want)
+			})
+		}
+	}
+	t.Run("just within the limits", func(t *testing.T) {
+		b := Rec("vl/max", "/programs/"+vaRandom(1024-len("/programs/")))
+		b["urls"] = []string{"s3://b/" + vaRandom(2048-len("s3://b/"))}
+		b["acl"] = []string{vaRandom(2048)}
+		b["file_name"], b["version"], b["uploader"] = vaRandom(2048), vaRandom(2048), vaRandom(2048)
+		ixRef(t, e.Do(http.MethodPost, "/index", w, b), http.StatusOK)
+		two := Rec("vl/max2", "/a/"+vaRandom(1021), "/b/"+vaRandom(1021))
+		ixRef(t, e.Do(http.MethodPost, "/index", w, two), http.StatusOK)
+		many := Rec("vl/max3", manyPaths[:64]...)
+		ixRef(t, e.Do(http.MethodPost, "/index", w, many), http.StatusOK)
+	})
+	ixEqual(t, "record after rejected writes", ixGetRecord(t, e, "vl/1"), orig)
+	ixErrIs(t, e.Do(http.MethodGet, "/index/vl/new", "", nil), http.StatusNotFound, "no record found")
+	ixErrIs(t, e.Do(http.MethodGet, "/index/vl/v2", "", nil), http.StatusNotFound, "no record found")
+	if n := vaCount(t, e); n != 4 {
+		t.Fatalf("%d records, want 4", n)
+	}
+
+	// The database's own limit (SQLSTATE 54000), reached by bypassing
+	// validation, is still a client error, never a 500.
+	t.Run("program limit is invalid input", func(t *testing.T) {
+		_, err := e.App.Store.Create(context.Background(), indexd.NewRecord{DID: "vl/raw", Authz: []string{"/" + vaRandom(3000)}})
+		if !errors.Is(err, indexd.ErrInvalid) {
+			t.Fatalf("store error %v, want indexd.ErrInvalid", err)
+		}
+		if m := indexd.Message(err); !strings.Contains(m, "too long to be stored") {
+			t.Fatalf("message %q", m)
+		}
+	})
+}
+
+// TestValidationQueryJSON: NUL in the JSON of negate_params and
+// urls_metadata list filters is a 400 naming the field.
+func TestValidationQueryJSON(t *testing.T) {
+	t.Parallel()
+	e := Start(t)
+	j := url.QueryEscape
+	cases := []struct{ query, want string }{
+		{"negate_params=" + j(`{"file_name":"a\u0000"}`), "negate_params file_name must be valid UTF-8 text without NUL bytes"},
+		{"negate_params=" + j(`{"version":"\u0000"}`), "negate_params version must be valid UTF-8 text"},
+		{"negate_params=" + j(`{"urls":["\u0000"]}`), "negate_params urls entry must be valid UTF-8 text"},
+		{"negate_params=" + j(`{"acl":["\u0000"]}`), "negate_params acl entry"},
+		{"negate_params=" + j(`{"authz":["\u0000"]}`), "negate_params authz entry"},
+		{"negate_params=" + j(`{"metadata":{"k\u0000":""}}`), `negate_params metadata key "k\x00"`},
+		{"negate_params=" + j(`{"metadata":{"k":"\u0000"}}`), `negate_params metadata value of "k"`},
+		{"negate_params=" + j(`{"urls_metadata":{"s3":{"k":"\u0000"}}}`), `negate_params urls_metadata["s3"] value of "k"`},
+		{"negate_params=" + j(`{"hashes":{"md5":"\u0000"}}`), `negate_params: hash md5 value "\x00" is malformed`},
+		{"urls_metadata=" + j(`{"s3\u0000":{"k":"v"}}`), `urls_metadata key "s3\x00" must be valid UTF-8 text`},
+		{"urls_metadata=" + j(`{"s3":{"k\u0000":"v"}}`), `urls_metadata["s3"] key "k\x00"`},
+	}
+	for _, c := range cases {
+		t.Run(c.query, func(t *testing.T) {
+			ixErrHas(t, e.Do(http.MethodGet, "/index?"+c.query, "", nil), http.StatusBadRequest, c.want)
+			var d struct {
+				Msg        string `json:"msg"`
+				StatusCode int    `json:"status_code"`
+			}
+			e.Do(http.MethodGet, "/ga4gh/drs/v1/objects?"+c.query, "", nil).MustStatus(t, http.StatusBadRequest).JSON(t, &d)
+			if !strings.Contains(d.Msg, c.want) || d.StatusCode != http.StatusBadRequest {
+				t.Fatalf("DRS list error %+v, want %q", d, c.want)
+			}
+		})
 	}
 }

@@ -68,10 +68,13 @@ func filterClauses(f *indexd.ListFilter) (sq.And, error) {
 // holds to the Go rule.
 func drsObjectClause() sq.Sqlizer { return sq.Expr("r.drs_object") }
 
+// arrayFilter: null selects empty lists, spelled "= '{}'" so that the
+// partial index record_acl_empty_did_idx (WHERE acl = '{}') serves acl=null;
+// values must all be present (GIN).
 func arrayFilter(col string, values []string, null bool) []sq.Sqlizer {
 	var out []sq.Sqlizer
 	if null {
-		out = append(out, sq.Expr("cardinality("+col+") = 0"))
+		out = append(out, sq.Expr(col+" = '{}'::text[]"))
 	}
 	if len(values) > 0 {
 		out = append(out, sq.Expr(col+" @> ?::text[]", values))
@@ -125,13 +128,10 @@ func negatedKV(col, k, v string) sq.Sqlizer {
 }
 
 // containsKVs: the JSONB column holds every key:value (GIN jsonb_path_ops).
-// Two different values for one key can never both match: FALSE.
+// A repeated key takes its last value, as the parsed filter echoes it.
 func containsKVs(col string, kvs []indexd.KV) sq.Sqlizer {
 	m := make(map[string]string, len(kvs))
 	for _, kv := range kvs {
-		if old, ok := m[kv.Key]; ok && old != kv.Value {
-			return sq.Expr("FALSE")
-		}
 		m[kv.Key] = kv.Value
 	}
 	b, _ := json.Marshal(m)

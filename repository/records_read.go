@@ -309,43 +309,6 @@ func (s *Store) chainOf(ctx context.Context, dc discovery.Context, candidates []
 	return baseid, nil
 }
 
-// QueryURLs serves /_query/urls/q and /_query/urls/metadata/q over visible
-// records, in did order.
-func (s *Store) QueryURLs(ctx context.Context, dc discovery.Context, uq indexd.URLQuery) ([]indexd.Record, error) {
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
-	vis, err := s.visibility(ctx, s.pool, dc)
-	if err != nil {
-		return nil, err
-	}
-	// As indexd, which searches the url rows: a record without urls never
-	// matches a URL query (not even exclude=).
-	w := sq.And{vis, sq.Expr("cardinality(r.urls) > 0")}
-	if uq.Include != "" {
-		w = append(w, sq.Expr("EXISTS (SELECT 1 FROM unnest(r.urls) u WHERE strpos(u, ?) > 0)", uq.Include))
-	}
-	if uq.Exclude != "" {
-		w = append(w, sq.Expr("NOT EXISTS (SELECT 1 FROM unnest(r.urls) u WHERE strpos(u, ?) > 0)", uq.Exclude))
-	}
-	if uq.Key != "" {
-		w = append(w, sq.Expr(`EXISTS (SELECT 1 FROM jsonb_each(r.urls_metadata) e
-			WHERE strpos(e.key, ?) > 0 AND e.value ->> ? = ?)`, uq.URL, uq.Key, uq.Value))
-	}
-	if uq.Versioned != nil {
-		if *uq.Versioned {
-			w = append(w, sq.Expr("r.version IS NOT NULL"))
-		} else {
-			w = append(w, sq.Expr("r.version IS NULL"))
-		}
-	}
-	limit := uq.Limit
-	if limit <= 0 || limit > indexd.MaxLimit {
-		limit = indexd.DefaultLimit
-	}
-	b := s.selectRecords(false).Where(w).OrderBy(colDID).Limit(uint64(limit)).Offset(uint64(max(uq.Offset, 0)))
-	return s.queryPlanned(ctx, s.pool, b)
-}
-
 // StatsOptions narrow what Stats counts.
 type StatsOptions struct {
 	// OnlyObjects counts only DRS objects (indexd.Record.IsDRSObject, the

@@ -160,6 +160,7 @@ const (
 	pgInvalidText         = "22P02"
 	pgUntranslatable      = "22P05"
 	pgCharacterNotInRep   = "22021"
+	pgProgramLimit        = "54000"
 	pgSerialization       = "40001"
 	pgDeadlock            = "40P01"
 )
@@ -178,6 +179,10 @@ func classify(err error) error {
 			return &indexd.Error{Kind: indexd.ErrNotFound, Message: "referenced record not found"}
 		case pgCheckViolation, pgInvalidText, pgUntranslatable, pgCharacterNotInRep:
 			return indexd.Invalidf("value rejected by the database: %s", pe.Message)
+		case pgProgramLimit:
+			// e.g. an index entry longer than a third of a page: validation
+			// bounds every indexed value, this is the safety net.
+			return indexd.Invalidf("a value is too long to be stored and indexed (shorten urls, acl, authz, file_name, version or uploader)")
 		case pgQueryCanceled:
 			return fmt.Errorf("%w: query timed out: %v", indexd.ErrUnavailable, err)
 		case pgSerialization, pgDeadlock:

@@ -65,13 +65,13 @@ func (s *Store) narrowByAuthz(ctx context.Context, q querier, v scope, paths []s
 	var cond string
 	var args []any
 	if null {
-		cond = "n_paths = 0"
+		cond = "paths = '{}'::text[]" // the empty set, through the unique index on paths
 	} else {
 		norm := make([]string, 0, len(paths))
 		for _, p := range paths {
 			norm = append(norm, discovery.NormalizePath(p))
 		}
-		cond, args = "paths @> $1::text[]", []any{norm}
+		cond, args = "paths @> $1::text[]", []any{norm} // authz_set_paths_gin_idx
 	}
 	if null && len(paths) > 0 {
 		return scope{setIDs: nil}, nil // empty and containing a path: nothing

@@ -1,0 +1,182 @@
+package repository
+
+import (
+	"context"
+	"fmt"
+
+	sq "github.com/Masterminds/squirrel"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/datacommons/indexd"
+	"github.com/datacommons/indexd/discovery"
+)
+
+// ListURLs serves GET /urls: the url rows of the records visible under dc
+// that match f, in did order and then in the record's url order, one row
+// per distinct (did, url), f.Offset rows skipped.
+//
+// Every record with urls yields at least one row, so the rows wanted lie
+// within the first Offset+Limit such records: an inner query picks those in
+// did order (bounded, index-driven: record_pkey, a filter's own index, or
+// the per-set walk for a filtered caller with no other filter), and the
+// outer query expands them into url rows. Without the bound the planner
+// sorts the whole table for a deep offset.
+func (s *Store) ListURLs(ctx context.Context, dc discovery.Context, f indexd.URLListFilter) ([]indexd.URLEntry, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	limit := f.Limit
+	if limit <= 0 || limit > indexd.MaxLimit {
+		limit = indexd.DefaultLimit
+	}
+	offset := max(f.Offset, 0)
+	n := uint64(offset + limit)
+	vis, err := s.visibleScope(ctx, s.pool, dc)
+	if err != nil {
+		return nil, err
+	}
+	inner := s.sb.Select("r.did", "r.urls", "r.urls_metadata").From(recordFrom).
+		Where("cardinality(r.urls) > 0").OrderBy(colDID).Limit(n)
+	if !vis.all && len(vis.setIDs) > 0 && len(f.IDs) == 0 && f.Size == nil && len(f.Hashes) == 0 {
+		inner = inner.Where(urlRecordsBySets(vis.setIDs, n))
+	} else {
+		where, err := filterClauses(&indexd.ListFilter{IDs: f.IDs, Size: f.Size, Hashes: f.Hashes})
+		if err != nil {
+			return nil, err
+		}
+		inner = inner.Where(vis.clause()).Where(where)
+	}
+	b := s.sb.Select("c.did", "u.url", "coalesce(c.urls_metadata -> u.url, '{}'::jsonb)").
+		FromSelect(inner, "c").JoinClause("CROSS JOIN LATERAL unnest(c.urls) WITH ORDINALITY AS u(url, n)").
+		// first occurrences only: indexd stores a url once per record
+		Where("array_position(c.urls, u.url) = u.n").
+		OrderBy("c.did", "u.n").Limit(uint64(limit)).Offset(uint64(offset))
+	sql, args, err := b.ToSql()
+	if err != nil {
+		return nil, fmt.Errorf("repository: build url list: %w", err)
+	}
+	rows, err := s.pool.Query(ctx, sql, append([]any{pgx.QueryExecModeCacheDescribe}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("repository: list urls: %w", classify(err))
+	}
+	defer rows.Close()
+	out := []indexd.URLEntry{}
+	for rows.Next() {
+		var e indexd.URLEntry
+		if err := rows.Scan(&e.DID, &e.URL, &e.Metadata); err != nil {
+			return nil, fmt.Errorf("repository: scan url: %w", err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("repository: list urls: %w", classify(err))
+	}
+	return out, nil
+}
+
+// urlRecordsBySets is pageBySets (visibility.go) for GET /urls: the first n
+// dids, in did order, of the records with urls in the visible sets ids,
+// walked set by set on record_authz_set_did_idx.
+func urlRecordsBySets(ids []int64, n uint64) sq.Sqlizer {
+	return sq.Expr(`r.did = ANY(ARRAY(
+		SELECT x.did FROM unnest(?::bigint[]) AS vs(id)
+		CROSS JOIN LATERAL (
+			SELECT i.did FROM record i
+			WHERE i.authz_set_id = vs.id AND cardinality(i.urls) > 0
+			ORDER BY i.did LIMIT ?) x
+		ORDER BY x.did LIMIT ?))`, ids, n, n)
+}
+
+// QueryURLs serves /_query/urls/q: the visible records with at least one
+// url, filtered by url substrings, in did order; each with all its urls.
+func (s *Store) QueryURLs(ctx context.Context, dc discovery.Context, uq indexd.URLQuery) ([]indexd.URLMatch, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	vis, err := s.visibility(ctx, s.pool, dc)
+	if err != nil {
+		return nil, err
+	}
+	// As indexd, which searches the url rows: a record without urls never
+	// matches a URL query (not even exclude=).
+	w := sq.And{vis, sq.Expr("cardinality(r.urls) > 0")}
+	if uq.Include != "" {
+		w = append(w, sq.Expr("EXISTS (SELECT 1 FROM unnest(r.urls) x WHERE strpos(x, ?) > 0)", uq.Include))
+	}
+	if uq.Exclude != "" {
+		w = append(w, sq.Expr("NOT EXISTS (SELECT 1 FROM unnest(r.urls) x WHERE strpos(x, ?) > 0)", uq.Exclude))
+	}
+	w = append(w, versionedClause(uq.Versioned)...)
+	b := s.sb.Select("r.did", "r.rev", "r.urls").From(recordFrom).Where(w).OrderBy(colDID)
+	return s.queryMatches(ctx, pageOf(b, uq), false)
+}
+
+// QueryURLMetadata serves /_query/urls/metadata/q: one row per visible
+// (record, url) whose urls_metadata holds key = value (and whose url holds
+// the substring uq.URL), in did order and then the record's url order; each
+// row carries that url only, as indexd answers.
+func (s *Store) QueryURLMetadata(ctx context.Context, dc discovery.Context, uq indexd.URLQuery) ([]indexd.URLMatch, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	vis, err := s.visibility(ctx, s.pool, dc)
+	if err != nil {
+		return nil, err
+	}
+	w := sq.And{vis, sq.Expr("e.value ->> ? = ?", uq.Key, uq.Value)}
+	if uq.URL != "" {
+		w = append(w, sq.Expr("strpos(e.key, ?) > 0", uq.URL))
+	}
+	w = append(w, versionedClause(uq.Versioned)...)
+	b := s.sb.Select("r.did", "r.rev", "e.key").From(recordFrom).
+		JoinClause("CROSS JOIN LATERAL jsonb_each(r.urls_metadata) AS e").Where(w).
+		OrderBy(colDID, "array_position(r.urls, e.key)", "e.key")
+	return s.queryMatches(ctx, pageOf(b, uq), true)
+}
+
+func versionedClause(v *bool) []sq.Sqlizer {
+	switch {
+	case v == nil:
+		return nil
+	case *v:
+		return []sq.Sqlizer{sq.Expr("r.version IS NOT NULL")}
+	}
+	return []sq.Sqlizer{sq.Expr("r.version IS NULL")}
+}
+
+func pageOf(b sq.SelectBuilder, uq indexd.URLQuery) sq.SelectBuilder {
+	limit := uq.Limit
+	if limit <= 0 || limit > indexd.MaxLimit {
+		limit = indexd.DefaultLimit
+	}
+	return b.Limit(uint64(limit)).Offset(uint64(max(uq.Offset, 0)))
+}
+
+// queryMatches runs a URL query whose columns are did, rev and either the
+// urls array or one url (single).
+func (s *Store) queryMatches(ctx context.Context, b sq.SelectBuilder, single bool) ([]indexd.URLMatch, error) {
+	sql, args, err := b.ToSql()
+	if err != nil {
+		return nil, fmt.Errorf("repository: build url query: %w", err)
+	}
+	rows, err := s.pool.Query(ctx, sql, append([]any{pgx.QueryExecModeCacheDescribe}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("repository: url query: %w", classify(err))
+	}
+	defer rows.Close()
+	out := []indexd.URLMatch{}
+	for rows.Next() {
+		var m indexd.URLMatch
+		if single {
+			var u string
+			if err := rows.Scan(&m.DID, &m.Rev, &u); err != nil {
+				return nil, fmt.Errorf("repository: scan url match: %w", err)
+			}
+			m.URLs = []string{u}
+		} else if err := rows.Scan(&m.DID, &m.Rev, &m.URLs); err != nil {
+			return nil, fmt.Errorf("repository: scan url match: %w", err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("repository: url query: %w", classify(err))
+	}
+	return out, nil
+}
