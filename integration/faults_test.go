@@ -83,7 +83,8 @@ func TestAuthzFaultsFailClosed(t *testing.T) {
 	writerTok := Tok("ft-writer")
 	e.Policy.SetUser(writerTok, "ft-writer", map[string][]string{"/programs/p1": {"read", "create", "update", "delete", "read-storage"}})
 	reader, writer := Bearer(readerTok), Bearer(writerTok)
-	drs := azDRSEnabled(t, e)
+	azRequireDRS(t, e)
+	const drs = true // DRS rows always run (azRequireDRS)
 
 	ids := strings.Join(dids, ",") + ",ft-missing"
 	reads := []azReq{

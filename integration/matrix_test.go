@@ -166,21 +166,15 @@ func withPolicy(timeout, ttl time.Duration) Option {
 	}
 }
 
-// azDRSEnabled reports whether the DRS routes are served. They are being
-// built separately; until GET service-info answers, DRS rows are skipped
-// and the test says so.
-func azDRSEnabled(t testing.TB, e *Env) bool {
+// azRequireDRS fails the test unless the DRS routes are served: every
+// authorization test covers DRS, and a missing route is a failure, never a
+// skipped row.
+func azRequireDRS(t testing.TB, e *Env) {
 	t.Helper()
 	r := azMust(t, e, http.MethodGet, "/ga4gh/drs/v1/service-info", "", nil)
-	switch r.Status {
-	case http.StatusOK:
-		return true
-	case http.StatusNotFound:
-		t.Logf("DRS rows SKIPPED: GET /ga4gh/drs/v1/service-info answers 404 (DRS routes not built yet)")
-		return false
+	if r.Status != http.StatusOK {
+		t.Fatalf("GET /ga4gh/drs/v1/service-info: status %d, want 200 (DRS routes must be served): %s", r.Status, r.Body)
 	}
-	t.Fatalf("GET /ga4gh/drs/v1/service-info: status %d: %s", r.Status, r.Body)
-	return false
 }
 
 // Exact error bodies.
@@ -478,7 +472,7 @@ func TestAuthzMatrix(t *testing.T) {
 	hidden := e.StartAnother(t, withSettingsPoll(time.Hour), withHideExistence())
 	e.Client, hidden.Client = azClient(), azClient()
 	w := e.Writer()
-	drs := azDRSEnabled(t, e)
+	azRequireDRS(t, e)
 
 	const (
 		pA     = "/programs/p1/projects/a"
@@ -597,7 +591,7 @@ func TestAuthzMatrix(t *testing.T) {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						azMatrixCell(chk, inst, st, c, recs, byDID, universe, urlToDID, missing, drs)
+						azMatrixCell(chk, inst, st, c, recs, byDID, universe, urlToDID, missing)
 					}()
 				}
 			}
@@ -607,12 +601,12 @@ func TestAuthzMatrix(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("authorization matrix: %d cases (%d HTTP requests) over %d settings × hide_existence on/off × %d callers × %d records + 1 missing; DRS rows %v; %s",
-		chk.cases.Load(), chk.requests.Load(), settings, len(callers), len(recs), map[bool]string{true: "included", false: "SKIPPED (no DRS routes)"}[drs], time.Since(start).Round(time.Millisecond))
+	t.Logf("authorization matrix: %d cases (%d HTTP requests) over %d settings × hide_existence on/off × %d callers × %d records + 1 missing, indexd and DRS; %s",
+		chk.cases.Load(), chk.requests.Load(), settings, len(callers), len(recs), time.Since(start).Round(time.Millisecond))
 }
 
 // azMatrixCell checks every read endpoint for one (instance, settings, caller).
-func azMatrixCell(chk *azChecker, e *Env, st discovery.Settings, c azMatrixCaller, recs []*azMatrixRec, byDID map[string]*azMatrixRec, universe []string, urlToDID map[string]string, missing string, drs bool) {
+func azMatrixCell(chk *azChecker, e *Env, st discovery.Settings, c azMatrixCaller, recs []*azMatrixRec, byDID map[string]*azMatrixRec, universe []string, urlToDID map[string]string, missing string) {
 	hide := e.App.Config.HideExistence
 	dc, unauth := azMatrixContext(st, c)
 	vis := func(did string) bool { return discovery.Visible(dc, byDID[did].Authz) }
@@ -651,13 +645,11 @@ func azMatrixCell(chk *azChecker, e *Env, st discovery.Settings, c azMatrixCalle
 		{method: "GET", path: "/_query/urls/metadata/q?key=state&value=mx&url=" + url.QueryEscape("s3://mx-bucket/"), parse: azParseRecordArray, filter: all},
 		{method: "POST", path: "/bulk/documents", body: ids, parse: azParseRecordArray, filter: all},
 	}
-	if drs {
-		lists = append(lists,
-			listCase{method: "GET", path: "/ga4gh/drs/v1/objects", drs: true, parse: azDRSListIDs, filter: all},
-			listCase{method: "POST", path: "/ga4gh/drs/v1/objects", drs: true, body: map[string]any{"bulk_object_ids": ids}, parse: azParseDRSBulk, filter: all},
-			listCase{method: "OPTIONS", path: "/ga4gh/drs/v1/objects", drs: true, body: map[string]any{"bulk_object_ids": ids}, parse: azParseDRSBulk, filter: all},
-		)
-	}
+	lists = append(lists,
+		listCase{method: "GET", path: "/ga4gh/drs/v1/objects", drs: true, parse: azDRSListIDs, filter: all},
+		listCase{method: "POST", path: "/ga4gh/drs/v1/objects", drs: true, body: map[string]any{"bulk_object_ids": ids}, parse: azParseDRSBulk, filter: all},
+		listCase{method: "OPTIONS", path: "/ga4gh/drs/v1/objects", drs: true, body: map[string]any{"bulk_object_ids": ids}, parse: azParseDRSBulk, filter: all},
+	)
 	for _, l := range lists {
 		r, ok := chk.do(e, l.method, l.path, c.Auth, l.body)
 		if !ok {
@@ -693,29 +685,27 @@ func azMatrixCell(chk *azChecker, e *Env, st discovery.Settings, c azMatrixCalle
 	}
 
 	// DRS service-info counts objects under the caller's context too.
-	if drs {
-		if r, ok := chk.do(e, "GET", "/ga4gh/drs/v1/service-info", c.Auth, nil); ok {
-			chk.cases.Add(1)
-			var want struct{ ObjectCount, TotalObjectSize int64 }
-			for _, rec := range recs {
-				if vis(rec.DID) {
-					want.ObjectCount++
-					want.TotalObjectSize += rec.Size
-				}
+	if r, ok := chk.do(e, "GET", "/ga4gh/drs/v1/service-info", c.Auth, nil); ok {
+		chk.cases.Add(1)
+		var want struct{ ObjectCount, TotalObjectSize int64 }
+		for _, rec := range recs {
+			if vis(rec.DID) {
+				want.ObjectCount++
+				want.TotalObjectSize += rec.Size
 			}
-			var got struct {
-				DRS struct{ ObjectCount, TotalObjectSize int64 } `json:"drs"`
+		}
+		var got struct {
+			DRS struct{ ObjectCount, TotalObjectSize int64 } `json:"drs"`
+		}
+		switch {
+		case r.Status != listStatus:
+			chk.fail("GET /ga4gh/drs/v1/service-info %s: status %d, want %d: %s", ctxLabel, r.Status, listStatus, r.Body)
+		case listStatus != http.StatusOK:
+			if !azSameBody(r.Body, azErrBody(true, listStatus)) {
+				chk.fail("GET /ga4gh/drs/v1/service-info %s: body %s", ctxLabel, r.Body)
 			}
-			switch {
-			case r.Status != listStatus:
-				chk.fail("GET /ga4gh/drs/v1/service-info %s: status %d, want %d: %s", ctxLabel, r.Status, listStatus, r.Body)
-			case listStatus != http.StatusOK:
-				if !azSameBody(r.Body, azErrBody(true, listStatus)) {
-					chk.fail("GET /ga4gh/drs/v1/service-info %s: body %s", ctxLabel, r.Body)
-				}
-			case json.Unmarshal(r.Body, &got) != nil || got.DRS != want:
-				chk.fail("GET /ga4gh/drs/v1/service-info %s: %s, want drs counts %+v", ctxLabel, azTrunc(r.Body), want)
-			}
+		case json.Unmarshal(r.Body, &got) != nil || got.DRS != want:
+			chk.fail("GET /ga4gh/drs/v1/service-info %s: %s, want drs counts %+v", ctxLabel, azTrunc(r.Body), want)
 		}
 	}
 
@@ -784,31 +774,29 @@ func azMatrixCell(chk *azChecker, e *Env, st discovery.Settings, c azMatrixCalle
 			return nil
 		}},
 	}
-	if drs {
-		drsPath := func(r *azMatrixRec) string { return "/ga4gh/drs/v1/objects/" + r.DID }
-		drsObject := func(b []byte, r *azMatrixRec) error {
+	drsPath := func(r *azMatrixRec) string { return "/ga4gh/drs/v1/objects/" + r.DID }
+	drsObject := func(b []byte, r *azMatrixRec) error {
+		var v struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal(b, &v); err != nil || v.ID != r.DID {
+			return fmt.Errorf("DRS object %s, want id %s", azTrunc(b), r.DID)
+		}
+		return nil
+	}
+	singles = append(singles,
+		single{name: "GET /ga4gh/drs/v1/objects/{did}", drs: true, path: drsPath, ok: drsObject},
+		single{name: "POST /ga4gh/drs/v1/objects/{did}", method: "POST", drs: true, path: drsPath, ok: drsObject},
+		single{name: "OPTIONS /ga4gh/drs/v1/objects/{did}", method: "OPTIONS", drs: true, path: drsPath, ok: func(b []byte, r *azMatrixRec) error {
 			var v struct {
-				ID string `json:"id"`
+				ID string `json:"drs_object_id"`
 			}
 			if err := json.Unmarshal(b, &v); err != nil || v.ID != r.DID {
-				return fmt.Errorf("DRS object %s, want id %s", azTrunc(b), r.DID)
+				return fmt.Errorf("DRS authorizations %s, want drs_object_id %s", azTrunc(b), r.DID)
 			}
 			return nil
-		}
-		singles = append(singles,
-			single{name: "GET /ga4gh/drs/v1/objects/{did}", drs: true, path: drsPath, ok: drsObject},
-			single{name: "POST /ga4gh/drs/v1/objects/{did}", method: "POST", drs: true, path: drsPath, ok: drsObject},
-			single{name: "OPTIONS /ga4gh/drs/v1/objects/{did}", method: "OPTIONS", drs: true, path: drsPath, ok: func(b []byte, r *azMatrixRec) error {
-				var v struct {
-					ID string `json:"drs_object_id"`
-				}
-				if err := json.Unmarshal(b, &v); err != nil || v.ID != r.DID {
-					return fmt.Errorf("DRS authorizations %s, want drs_object_id %s", azTrunc(b), r.DID)
-				}
-				return nil
-			}},
-		)
-	}
+		}},
+	)
 	for i := range singles {
 		if singles[i].method == "" {
 			singles[i].method = "GET"
