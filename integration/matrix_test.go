@@ -182,6 +182,9 @@ const (
 	azBodyUnauthorized = `{"error":"unauthorized"}`
 	azBodyForbidden    = `{"error":"forbidden"}`
 	azBodyUnavailable  = `{"error":"service unavailable, try again later"}`
+	// azBodyNoVersioned: latest?has_version=true over a chain the caller
+	// sees, none of whose visible versions has a version field.
+	azBodyNoVersioned = `{"error":"no versioned record found"}`
 )
 
 func azDRSBody(status int, msg string) string {
@@ -430,6 +433,7 @@ type azMatrixCaller struct {
 // azMatrixRec is a fixture record.
 type azMatrixRec struct {
 	Key, DID, Alias, BaseID, URL string
+	Version                      string // the record's version field ("" for none)
 	Authz, ACL                   []string
 	Size                         int64
 	Chain                        []string // dids of its version chain, oldest first
@@ -484,15 +488,15 @@ func TestAuthzMatrix(t *testing.T) {
 		global = "/open-discovery"
 	)
 	recs := []*azMatrixRec{
-		{Key: "project-a", Authz: []string{pA}},
+		{Key: "project-a", Authz: []string{pA}, Version: "1"},
 		{Key: "child-of-a", Authz: []string{pChild}},
 		{Key: "project-b", Authz: []string{pB}},
 		{Key: "a-and-other-program", Authz: []string{pA, pC}},
 		{Key: "a-and-b", Authz: []string{pA, pB}},
 		{Key: "empty-authz", Authz: []string{}},
 		{Key: "lookalike-p10", Authz: []string{p10}},
-		{Key: "lookalike-ab", Authz: []string{pAB}},
-		{Key: "chain-v1", Authz: []string{pA}},
+		{Key: "lookalike-ab", Authz: []string{pAB}, Version: "1"},
+		{Key: "chain-v1", Authz: []string{pA}, Version: "1"},
 		{Key: "chain-v2", Authz: []string{pB}},
 	}
 	byDID := map[string]*azMatrixRec{}
@@ -508,6 +512,9 @@ func TestAuthzMatrix(t *testing.T) {
 			"hashes": map[string]string{"md5": fmt.Sprintf("%032x", i+1)},
 			"urls":   []string{r.URL}, "urls_metadata": map[string]any{r.URL: map[string]string{"state": "mx"}},
 			"acl": r.ACL, "authz": r.Authz,
+		}
+		if r.Version != "" {
+			body["version"] = r.Version
 		}
 		path := "/index"
 		if r.Key == "chain-v2" {
@@ -716,6 +723,10 @@ func azMatrixCell(chk *azChecker, e *Env, st discovery.Settings, c azMatrixCalle
 		drs          bool
 		// check an OK answer; visible reports visibility of a chain member.
 		ok func(body []byte, r *azMatrixRec) error
+		// noMatch, when set, reports that a visible record has no answer
+		// (latest?has_version=true over a chain without a visible
+		// versioned record): 404 azBodyNoVersioned.
+		noMatch func(r *azMatrixRec) bool
 	}
 	wantDID := func(body []byte, did string) error {
 		var v struct {
@@ -761,12 +772,29 @@ func azMatrixCell(chk *azChecker, e *Env, st discovery.Settings, c azMatrixCalle
 		vc := visibleChain(r)
 		return wantDID(body, vc[len(vc)-1])
 	}
+	// latest?has_version=true: the newest visible version whose version
+	// field is set.
+	versionedChain := func(r *azMatrixRec) []string {
+		var out []string
+		for _, d := range visibleChain(r) {
+			if byDID[d].Version != "" {
+				out = append(out, d)
+			}
+		}
+		return out
+	}
+	checkLatestVersioned := func(body []byte, r *azMatrixRec) error {
+		vc := versionedChain(r)
+		return wantDID(body, vc[len(vc)-1])
+	}
+	noVersioned := func(r *azMatrixRec) bool { return len(versionedChain(r)) == 0 }
 	singles := []single{
 		{name: "GET /index/{did}", path: func(r *azMatrixRec) string { return "/index/" + r.DID }, ok: func(b []byte, r *azMatrixRec) error { return wantDID(b, r.DID) }},
 		{name: "GET /{did}", path: func(r *azMatrixRec) string { return "/" + r.DID }, ok: func(b []byte, r *azMatrixRec) error { return wantDID(b, r.DID) }},
 		{name: "GET /{alias}", path: func(r *azMatrixRec) string { return "/" + r.Alias }, ok: func(b []byte, r *azMatrixRec) error { return wantDID(b, r.DID) }},
 		{name: "GET /index/{did}/versions", path: func(r *azMatrixRec) string { return "/index/" + r.DID + "/versions" }, ok: checkVersions},
 		{name: "GET /index/{did}/latest", path: func(r *azMatrixRec) string { return "/index/" + r.DID + "/latest" }, ok: checkLatest},
+		{name: "GET /index/{did}/latest?has_version=true", path: func(r *azMatrixRec) string { return "/index/" + r.DID + "/latest?has_version=true" }, ok: checkLatestVersioned, noMatch: noVersioned},
 		{name: "GET /index/{did}/aliases", path: func(r *azMatrixRec) string { return "/index/" + r.DID + "/aliases" }, ok: func(b []byte, r *azMatrixRec) error {
 			if !azSameBody(b, `{"aliases":[{"value":"`+r.Alias+`"}]}`) {
 				return fmt.Errorf("aliases %s", b)
@@ -829,6 +857,10 @@ func azMatrixCell(chk *azChecker, e *Env, st discovery.Settings, c azMatrixCalle
 				if r.Status != http.StatusUnauthorized || !azSameBody(r.Body, azErrBody(s.drs, 401)) {
 					chk.fail("%s: %d %s, want 401", label, r.Status, azTrunc(r.Body))
 				}
+			case vis(rec.DID) && s.noMatch != nil && s.noMatch(rec):
+				if r.Status != http.StatusNotFound || !azSameBody(r.Body, azBodyNoVersioned) {
+					chk.fail("%s: %d %s, want 404 %s", label, r.Status, azTrunc(r.Body), azBodyNoVersioned)
+				}
 			case vis(rec.DID):
 				if r.Status != http.StatusOK {
 					chk.fail("%s: status %d, want 200: %s", label, r.Status, azTrunc(r.Body))
@@ -856,7 +888,7 @@ func azMatrixCell(chk *azChecker, e *Env, st discovery.Settings, c azMatrixCalle
 			continue
 		}
 		seen[rec.BaseID] = true
-		for _, sub := range []string{"versions", "latest"} {
+		for _, sub := range []string{"versions", "latest", "latest?has_version=true"} {
 			label := fmt.Sprintf("GET /index/{baseid}/%s record=%s %s", sub, rec.Key, ctxLabel)
 			r, ok := chk.do(e, "GET", "/index/"+rec.BaseID+"/"+sub, c.Auth, nil)
 			if !ok {
@@ -870,13 +902,19 @@ func azMatrixCell(chk *azChecker, e *Env, st discovery.Settings, c azMatrixCalle
 				if r.Status != 401 {
 					err = fmt.Errorf("status %d, want 401", r.Status)
 				}
+			case len(vc) > 0 && sub == "latest?has_version=true" && noVersioned(rec):
+				if r.Status != 404 || !azSameBody(r.Body, azBodyNoVersioned) {
+					err = fmt.Errorf("status %d, want 404 %s", r.Status, azBodyNoVersioned)
+				}
 			case len(vc) > 0:
 				if r.Status != 200 {
 					err = fmt.Errorf("status %d, want 200", r.Status)
 				} else if sub == "versions" {
 					err = checkVersions(r.Body, rec)
-				} else {
+				} else if sub == "latest" {
 					err = checkLatest(r.Body, rec)
+				} else {
+					err = checkLatestVersioned(r.Body, rec)
 				}
 			case hide:
 				if r.Status != 404 || !azSameBody(r.Body, azErrBody(false, 404)) {
