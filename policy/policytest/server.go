@@ -104,6 +104,8 @@ type Server struct {
 
 	mappingCalls atomic.Int64
 	requestCalls atomic.Int64
+
+	hold chan struct{} // while not nil, /auth/request waits for it to close
 }
 
 // New starts a double on a loopback port; it is closed when tb's test ends.
@@ -193,6 +195,30 @@ func (s *Server) SetDelay(d time.Duration) {
 	s.delay = d
 }
 
+// HoldRequests makes every /auth/request that arrives from now on wait,
+// before it is judged, until the returned release function is called (or
+// the client gives up). With RequestCalls a test can tell when a write is
+// inside its authorization window and change the data meanwhile, to prove
+// that the write is judged on the state it was authorized for. release is
+// idempotent; New's cleanup does not call it.
+func (s *Server) HoldRequests() (release func()) {
+	gate := make(chan struct{})
+	s.mu.Lock()
+	s.hold = gate
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			if s.hold == gate {
+				s.hold = nil
+			}
+			s.mu.Unlock()
+			close(gate)
+		})
+	}
+}
+
 // MappingCalls counts requests to /auth/mapping, faulty or not.
 func (s *Server) MappingCalls() int64 { return s.mappingCalls.Load() }
 
@@ -262,6 +288,16 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if s.injectFault(w, r) {
 			return
+		}
+		s.mu.RLock()
+		gate := s.hold
+		s.mu.RUnlock()
+		if gate != nil {
+			select {
+			case <-gate:
+			case <-r.Context().Done():
+				return
+			}
 		}
 		s.handleRequest(w, r)
 	default:
