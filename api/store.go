@@ -33,7 +33,7 @@ type Store interface {
 	DeleteAliases(ctx context.Context, did, rev, alias string) error
 
 	Settings(ctx context.Context) (discovery.Settings, error)
-	SetSettings(ctx context.Context, by string, next discovery.Settings) (discovery.Settings, error)
+	UpdateSettings(ctx context.Context, by string, change func(discovery.Settings) (discovery.Settings, error)) (discovery.Settings, error)
 	SettingsAudit(ctx context.Context, limit int) ([]repository.SettingsChange, error)
 	PutAdmin(ctx context.Context, username, passwordHash string) error
 	DeleteAdmin(ctx context.Context, username string) error
