@@ -551,6 +551,9 @@ func TestAuthzMatrix(t *testing.T) {
 	}
 	const missing = "mx-missing-record"
 
+	// As in Arborist, the fixture's paths are registered resources: a
+	// mapping lists those below a granted path as keys of their own.
+	e.Policy.RegisterResources(pA, pB, pChild, pC, p10, pAB, global, "/programs/p1", "/programs/p2", "/programs/p10")
 	tok := func(name string, grants map[string][]string) string {
 		tk := Tok(name)
 		e.Policy.SetUser(tk, name, grants)
