@@ -426,7 +426,7 @@ type azMatrixCaller struct {
 	// OtherService: read on /programs/p1 for service fence only, and
 	// read-storage for indexd: neither is read for indexd.
 	OtherService bool
-	Invalid      bool // the policy service rejects the token (400 → 401)
+	Invalid      bool // forged: the policy service rejects the token (400 → 401), whatever the settings
 	Expired      bool // the service rejects the token itself (always 401)
 }
 
@@ -442,16 +442,14 @@ type azMatrixRec struct {
 // azMatrixContext is the oracle's discovery context for caller c under st;
 // unauth reports that the request must be 401.
 func azMatrixContext(st discovery.Settings, c azMatrixCaller) (dc discovery.Context, unauth bool) {
-	if c.Expired {
+	if c.Expired || c.Invalid {
+		// A token the service cannot verify itself (pass-through mode) is
+		// verified by the policy service even while every record is
+		// discoverable (SPEC §1): rejected → 401, never anonymous.
 		return dc, true
 	}
 	if st.AreRecordsDiscoverable {
-		// Reads are not filtered and the policy service is not asked, so a
-		// token only the policy service could reject is not rejected.
 		return discovery.Context{Discoverable: true}, false
-	}
-	if c.Invalid {
-		return dc, true
 	}
 	if c.BasicAdmin {
 		return discovery.Context{CanDiscoverAll: true}, false
@@ -568,7 +566,8 @@ func TestAuthzMatrix(t *testing.T) {
 		{Name: "other-service-reader", OtherService: true},
 		{Name: "basic-auth-admin", Auth: azAddAdmin(t, e, "mx-admin", "mx-admin-password-1"), BasicAdmin: true},
 		{Name: "policy-admin", Grants: map[string][]string{"/services/indexd/admin": {"admin"}}},
-		{Name: "invalid-token", Auth: Bearer(Tok("mx-unknown-to-policy")), Invalid: true},
+		{Name: "forged-token", Auth: Bearer(Tok("mx-forged")), Invalid: true},
+		{Name: "valid-token-unknown-user", Auth: Bearer(e.Policy.Token("mx-stranger", time.Hour))},
 		{Name: "expired-token", Auth: Bearer(azExpiredTok("mx-expired")), Expired: true},
 	}
 	for i := range callers {

@@ -46,6 +46,10 @@ type Caller struct {
 	BasicAdmin bool
 	// ExpiresAt is the token's exp (zero when none).
 	ExpiresAt time.Time
+	// Verified is true when the token's signature was verified locally
+	// (JWKS or signing key). A token that is not must be accepted by the
+	// policy service (a Mapping call) before it counts for anything.
+	Verified bool
 }
 
 // Anonymous reports whether the caller presented no credential.
