@@ -171,7 +171,6 @@ func (s *Server) deleteAdmin(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
-
 func itoa(i int) string { return strconv.Itoa(i) }
 
 func atoiRange(v string, lo, hi int) (int, error) {
