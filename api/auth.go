@@ -14,11 +14,24 @@ const callerKey = "indexd.caller"
 
 // authenticate resolves the caller once per request. A present but invalid
 // credential is 401 on every route, never a fall-back to anonymous.
+//
+// A bearer token the identity layer could not verify itself (pass-through
+// mode: no JWKS, no signing key) must be accepted by the policy service
+// first, whatever the route and even while every record is discoverable
+// (when reads would not otherwise ask it): one mapping call, cached per
+// token for the mapping TTL and reused by the discovery context. Rejected
+// (Arborist 400) → 401; the policy service unavailable → 503.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		caller, err := s.authn.Authenticate(c.Request().Context(), c.Request().Header.Get(echo.HeaderAuthorization))
+		ctx := c.Request().Context()
+		caller, err := s.authn.Authenticate(ctx, c.Request().Header.Get(echo.HeaderAuthorization))
 		if err != nil {
 			return err
+		}
+		if caller.Token != "" && !caller.Verified {
+			if _, err := s.policy.Mapping(ctx, caller); err != nil {
+				return errf("verify bearer token with the policy service: %w", err)
+			}
 		}
 		c.Set(callerKey, caller)
 		return next(c)

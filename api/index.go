@@ -554,18 +554,23 @@ func (s *Server) updateAllVersions(c echo.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	olds, err := s.store.ChainAuthz(ctx, cur.BaseID)
+	// Authorize against the chain as read now; the store writes only if the
+	// chain is still exactly this (same versions, same revs), else 409.
+	chain, err := s.store.Chain(ctx, cur.BaseID)
 	if err != nil {
 		return err
 	}
-	sets := olds
+	sets := make([][]string, 0, len(chain)+1)
+	for _, v := range chain {
+		sets = append(sets, v.Authz)
+	}
 	if body.Authz != nil {
 		sets = append(sets, *body.Authz)
 	}
 	if err := s.authorizeWrite(c, policy.MethodUpdate, sets...); err != nil {
 		return err
 	}
-	refs, err := s.store.UpdateAllVersions(ctx, cur.BaseID, body.ACL, body.Authz)
+	refs, err := s.store.UpdateAllVersions(ctx, cur.BaseID, chain, body.ACL, body.Authz)
 	if err != nil {
 		return err
 	}
@@ -653,7 +658,9 @@ func (s *Server) indexDelete(c echo.Context) error {
 		if err := s.authorizeWrite(c, policy.MethodDelete, cur.Authz); err != nil {
 			return err
 		}
-		if err := s.store.DeleteAliases(ctx, cur.DID, t.Alias); err != nil {
+		// Authorized on cur.Authz: the store deletes only if the record is
+		// still at cur.Rev, else 409.
+		if err := s.store.DeleteAliases(ctx, cur.DID, cur.Rev, t.Alias); err != nil {
 			return err
 		}
 		return c.JSON(http.StatusOK, "Aliases deleted successfully")
@@ -700,7 +707,9 @@ func (s *Server) writeAliases(c echo.Context, id string, replace bool) error {
 	if err := s.authorizeWrite(c, policy.MethodUpdate, cur.Authz); err != nil {
 		return err
 	}
-	aliases, err := s.store.AddAliases(ctx, cur.DID, names, replace)
+	// Authorized on cur.Authz: the store writes only if the record is still
+	// at cur.Rev, else 409.
+	aliases, err := s.store.AddAliases(ctx, cur.DID, cur.Rev, names, replace)
 	if err != nil {
 		return err
 	}

@@ -81,30 +81,34 @@ func (s *Server) putDiscoverySettings(c echo.Context) error {
 	if err := decodeJSON(c, &body); err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	next, err := s.store.Settings(ctx)
-	if err != nil {
-		return err
-	}
-	if body.AreRecordsDiscoverable != nil {
-		next.AreRecordsDiscoverable = *body.AreRecordsDiscoverable
-	}
 	if body.GlobalDiscoveryAuthz != nil {
 		if err := indexd.ValidateAuthz(*body.GlobalDiscoveryAuthz); err != nil {
 			return indexd.Invalidf("global_discovery_authz: %s", indexd.Message(err))
 		}
-		next.GlobalDiscoveryAuthz = *body.GlobalDiscoveryAuthz
 	}
 	who := callerOf(c).Username
 	if who == "" {
 		who = "token:" + shortHash(callerOf(c).Token)
 	}
-	stored, err := s.store.SetSettings(ctx, who, next)
+	// The fields not in the body keep their stored value as read under the
+	// settings lock, so concurrent partial changes never undo each other.
+	epoch := s.settings.Epoch()
+	stored, err := s.store.UpdateSettings(c.Request().Context(), who, func(next discovery.Settings) (discovery.Settings, error) {
+		if body.AreRecordsDiscoverable != nil {
+			next.AreRecordsDiscoverable = *body.AreRecordsDiscoverable
+		}
+		if body.GlobalDiscoveryAuthz != nil {
+			next.GlobalDiscoveryAuthz = *body.GlobalDiscoveryAuthz
+		}
+		return next, nil
+	})
 	if err != nil {
 		return err
 	}
-	// This instance applies the change at once; others within about a second.
-	s.settings.Set(stored)
+	// This instance applies the change at once (the row as committed, even
+	// when its version is lower than the one held: a restored database);
+	// others within about a second.
+	s.settings.Reset(stored, epoch)
 	return c.JSON(http.StatusOK, stored)
 }
 
@@ -167,8 +171,6 @@ func (s *Server) deleteAdmin(c echo.Context) error {
 	}
 	return c.NoContent(http.StatusNoContent)
 }
-
-var _ = discovery.DefaultSettings
 
 func itoa(i int) string { return strconv.Itoa(i) }
 

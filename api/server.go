@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -75,14 +76,23 @@ var _ Authenticator = (*identity.Authenticator)(nil)
 
 // SettingsHolder holds the current discovery settings, swapped atomically by
 // the settings watcher and read once per request.
+//
+// Two kinds of update: Set only moves forward (a notification, or a value
+// that may be older than one already held, never undoes a newer one); Reset
+// is authoritative — the row as just read or committed — and applies even a
+// lower version (a database restored from a backup), unless the held
+// settings changed since the caller took its Epoch (its read may predate
+// that change; the next re-read settles it).
 type SettingsHolder struct {
-	v atomic.Pointer[discovery.Settings]
+	v     atomic.Pointer[discovery.Settings]
+	mu    sync.Mutex // serializes writers
+	epoch uint64     // changes applied (Set or Reset); guarded by mu
 }
 
 // NewSettingsHolder starts with st.
 func NewSettingsHolder(st discovery.Settings) *SettingsHolder {
 	h := &SettingsHolder{}
-	h.Set(st)
+	h.v.Store(&st)
 	return h
 }
 
@@ -90,17 +100,36 @@ func NewSettingsHolder(st discovery.Settings) *SettingsHolder {
 func (h *SettingsHolder) Get() discovery.Settings { return *h.v.Load() }
 
 // Set replaces the current settings unless they are newer than st (a
-// re-read that raced with a change must not undo it).
+// notification or re-read that raced with a change must not undo it).
 func (h *SettingsHolder) Set(st discovery.Settings) {
-	for {
-		cur := h.v.Load()
-		if cur != nil && cur.Version > st.Version {
-			return
-		}
-		if h.v.CompareAndSwap(cur, &st) {
-			return
-		}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if cur := h.v.Load(); cur != nil && cur.Version > st.Version {
+		return
 	}
+	h.v.Store(&st)
+	h.epoch++
+}
+
+// Epoch returns a token to take before reading the settings that will be
+// passed to Reset.
+func (h *SettingsHolder) Epoch() uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.epoch
+}
+
+// Reset makes st — the stored row, read (or committed) after Epoch
+// returned epoch — the current settings, whatever its version, unless the
+// held settings changed since epoch and st is older than them.
+func (h *SettingsHolder) Reset(st discovery.Settings, epoch uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if cur := h.v.Load(); cur != nil && cur.Version > st.Version && h.epoch != epoch {
+		return
+	}
+	h.v.Store(&st)
+	h.epoch++
 }
 
 // New builds the server and registers every route; it fails when a route

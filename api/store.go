@@ -29,13 +29,13 @@ type Store interface {
 	NewVersion(ctx context.Context, did string, n indexd.NewRecord) (indexd.Ref, error)
 	Update(ctx context.Context, did, rev string, u indexd.RecordUpdate) (indexd.Ref, error)
 	Delete(ctx context.Context, did, rev string) error
-	ChainAuthz(ctx context.Context, baseid string) ([][]string, error)
-	UpdateAllVersions(ctx context.Context, baseid string, acl, authz *[]string) ([]indexd.Ref, error)
-	AddAliases(ctx context.Context, did string, aliases []string, replace bool) ([]string, error)
-	DeleteAliases(ctx context.Context, did, alias string) error
+	Chain(ctx context.Context, baseid string) ([]repository.Version, error)
+	UpdateAllVersions(ctx context.Context, baseid string, authorized []repository.Version, acl, authz *[]string) ([]indexd.Ref, error)
+	AddAliases(ctx context.Context, did, rev string, aliases []string, replace bool) ([]string, error)
+	DeleteAliases(ctx context.Context, did, rev, alias string) error
 
 	Settings(ctx context.Context) (discovery.Settings, error)
-	SetSettings(ctx context.Context, by string, next discovery.Settings) (discovery.Settings, error)
+	UpdateSettings(ctx context.Context, by string, change func(discovery.Settings) (discovery.Settings, error)) (discovery.Settings, error)
 	SettingsAudit(ctx context.Context, limit int) ([]repository.SettingsChange, error)
 	PutAdmin(ctx context.Context, username, passwordHash string) error
 	DeleteAdmin(ctx context.Context, username string) error

@@ -13,7 +13,9 @@
 //     static policy file backend.
 //   - Pass-through (neither, VerifyTokens false): the token must be a
 //     well-formed, unexpired JWT, but its signature is not checked here: the
-//     policy service (Arborist) verifies it. Username is then left empty.
+//     policy service (Arborist) verifies it. Username is then left empty and
+//     Caller.Verified false, and the HTTP layer has the policy service
+//     accept the token (one cached mapping call) before serving anything.
 //
 // In the verifying modes Username comes from the claim context.user.name
 // (as Arborist reads it), falling back to sub; ExpiresAt is exp. exp is
@@ -392,6 +394,7 @@ func (a *Authenticator) bearer(ctx context.Context, token string) (policy.Caller
 	}
 	if a.mode != modePassThrough {
 		c.Username = usernameOf(tok)
+		c.Verified = true
 	}
 	return c, nil
 }

@@ -183,7 +183,7 @@ func TestAuthenticateHMAC(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", scheme, err)
 			}
-			if c.Token != good || c.Username != "alice" || c.BasicAdmin || c.Anonymous() {
+			if c.Token != good || c.Username != "alice" || c.BasicAdmin || c.Anonymous() || !c.Verified {
 				t.Fatalf("%s: caller %+v", scheme, c)
 			}
 			if d := c.ExpiresAt.Sub(now.Add(time.Hour)); d > time.Second || d < -time.Second {
@@ -349,8 +349,8 @@ func TestPassThrough(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Token != tok || c.Username != "" || c.ExpiresAt.IsZero() {
-		t.Fatalf("caller %+v: want the token, no username, an expiry", c)
+	if c.Token != tok || c.Username != "" || c.ExpiresAt.IsZero() || c.Verified {
+		t.Fatalf("caller %+v: want the token, no username, an expiry, not verified", c)
 	}
 	for _, h := range []string{
 		"Bearer garbage",
@@ -474,7 +474,7 @@ func TestAuthenticateJWKS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Username != "alice" || c.Token == "" || c.ExpiresAt.IsZero() {
+	if c.Username != "alice" || c.Token == "" || c.ExpiresAt.IsZero() || !c.Verified {
 		t.Fatalf("caller %+v", c)
 	}
 

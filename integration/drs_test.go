@@ -906,9 +906,11 @@ func TestDRSPolicyFailure(t *testing.T) {
 	drsErr(t, w.Do(http.MethodGet, tplObject, objPath(recA), Bearer(fresh), nil), 503)
 	drsErr(t, w.Do(http.MethodPost, tplObjects, tplObjects, Bearer(fresh), bulkIDs(recA)), 503)
 	drsErr(t, w.Do(http.MethodGet, tplObjects, tplObjects, Bearer(fresh), nil), 503)
-	// Discovery on: reads need no policy, access still asks and fails closed.
+	// Discovery on: reads need no policy decision, access still asks and
+	// fails closed; a pass-through token never verified yet cannot be (503).
 	w.setDiscoverable(true)
-	w.Do(http.MethodGet, tplObject, objPath(recA), Bearer(fresh), nil).MustStatus(t, 200)
+	w.Do(http.MethodGet, tplObject, objPath(recA), "", nil).MustStatus(t, 200)
+	drsErr(t, w.Do(http.MethodGet, tplObject, objPath(recA), Bearer(fresh), nil), 503)
 	drsErr(t, w.Do(http.MethodGet, tplAccess, objPath(recA)+"/access/s3", Bearer(fresh), nil), 503)
 	drsErr(t, w.Do(http.MethodPost, tplBulkAccess, tplBulkAccess, Bearer(fresh),
 		map[string]any{"bulk_object_access_ids": []map[string]any{{"bulk_object_id": recA, "bulk_access_ids": []string{"s3"}}}}), 503)

@@ -83,7 +83,8 @@ func TestAuthzFaultsFailClosed(t *testing.T) {
 	writerTok := Tok("ft-writer")
 	e.Policy.SetUser(writerTok, "ft-writer", map[string][]string{"/programs/p1": {"read", "create", "update", "delete", "read-storage"}})
 	reader, writer := Bearer(readerTok), Bearer(writerTok)
-	drs := azDRSEnabled(t, e)
+	azRequireDRS(t, e)
+	const drs = true // DRS rows always run (azRequireDRS)
 
 	ids := strings.Join(dids, ",") + ",ft-missing"
 	reads := []azReq{
@@ -262,6 +263,7 @@ func TestAuthzFaultsFailClosed(t *testing.T) {
 	t.Run("discoverable-reads-need-no-policy", func(t *testing.T) {
 		azApply(t, discovery.Settings{AreRecordsDiscoverable: true, GlobalDiscoveryAuthz: []string{}}, e)
 		e.App.Policy.Flush()
+		azMust(t, e, "GET", "/_status", reader, nil) // the reader's token is verified (one cached mapping call) before the outage
 		e.Policy.SetFault(policytest.FaultDown)
 		defer e.Policy.SetFault(policytest.FaultNone)
 		calls := e.Policy.MappingCalls()

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -42,4 +43,58 @@ func TestHideExistenceCoversWrites(t *testing.T) {
 	e2.Create(e2.Writer(), Rec("hw/hidden", "/programs/secret"))
 	e2.Policy.SetUser(tok, "hw-caller", map[string][]string{"/programs/secret": {"update"}})
 	e2.Do(http.MethodPut, "/index/hw/hidden?rev=00000000", caller, map[string]any{"file_name": "x"}).MustStatus(t, http.StatusConflict)
+}
+
+// TestHideExistenceCreateConflict pins the one answer that must reveal an
+// invisible record under hide_existence (docs/security.md, known limits):
+// a did is globally unique, so creating a record under the did of an
+// existing one is 409 whoever can see it. The conflict is decided only
+// after the create permission on the new authz: anonymous callers and
+// callers who may not create there get exactly what they get for a free
+// did, and the 409 is the same as for a record the caller sees.
+func TestHideExistenceCreateConflict(t *testing.T) {
+	e := Start(t, WithFiltering(), withHideExistence())
+	w := e.Writer()
+	e.Create(w, Rec("hc/hidden", "/programs/secret"))
+	e.Create(w, Rec("hc/seen", "/programs/mine"))
+	user := func(name string, grants map[string][]string) string {
+		tk := Tok(name)
+		e.Policy.SetUser(tk, name, grants)
+		return Bearer(tk)
+	}
+	creator := user("hc-creator", map[string][]string{"/programs/mine": {"read", "create"}})
+	reader := user("hc-reader", map[string][]string{"/programs/mine": {"read"}})
+	e.Do(http.MethodGet, "/index/hc/hidden", creator, nil).MustStatus(t, http.StatusNotFound)
+
+	create := func(auth, did string, authz ...string) *Response {
+		return e.Do(http.MethodPost, "/index", auth, Rec(did, authz...))
+	}
+	newVersion := func(auth, did string, authz ...string) *Response {
+		return e.Do(http.MethodPost, "/index/hc/seen", auth, Rec(did, authz...))
+	}
+	same := func(label string, got, want *Response) {
+		t.Helper()
+		if got.Status != want.Status || string(got.Body) != string(want.Body) {
+			t.Errorf("%s: %d %s; want %d %s, as for a free did", label, got.Status, got.Body, want.Status, want.Body)
+		}
+	}
+	for _, write := range []struct {
+		name string
+		do   func(auth, did string, authz ...string) *Response
+	}{{"POST /index", create}, {"POST /index/{id} (new version)", newVersion}} {
+		// Before the create permission: nothing tells the taken did apart.
+		same(write.name+" anonymous", write.do("", "hc/hidden", "/programs/mine"), write.do("", "hc/free-1", "/programs/mine"))
+		same(write.name+" without create", write.do(reader, "hc/hidden", "/programs/mine"), write.do(reader, "hc/free-2", "/programs/mine"))
+		same(write.name+" create elsewhere only", write.do(creator, "hc/hidden", "/programs/secret"), write.do(creator, "hc/free-3", "/programs/secret"))
+		// With it: 409, worded as for a record the caller sees.
+		hidden := write.do(creator, "hc/hidden", "/programs/mine").MustStatus(t, http.StatusConflict)
+		seen := write.do(creator, "hc/seen", "/programs/mine").MustStatus(t, http.StatusConflict)
+		if strings.ReplaceAll(string(hidden.Body), "hc/hidden", "hc/seen") != string(seen.Body) {
+			t.Errorf("%s: conflict on an invisible record %s differs from one on a visible record %s", write.name, hidden.Body, seen.Body)
+		}
+	}
+	got := e.Do(http.MethodGet, "/index/hc/hidden", w, nil).MustStatus(t, http.StatusOK).Map(t)
+	if authz, _ := got["authz"].([]any); len(authz) != 1 || authz[0] != "/programs/secret" {
+		t.Fatalf("the invisible record changed: %v", got)
+	}
 }

@@ -166,21 +166,15 @@ func withPolicy(timeout, ttl time.Duration) Option {
 	}
 }
 
-// azDRSEnabled reports whether the DRS routes are served. They are being
-// built separately; until GET service-info answers, DRS rows are skipped
-// and the test says so.
-func azDRSEnabled(t testing.TB, e *Env) bool {
+// azRequireDRS fails the test unless the DRS routes are served: every
+// authorization test covers DRS, and a missing route is a failure, never a
+// skipped row.
+func azRequireDRS(t testing.TB, e *Env) {
 	t.Helper()
 	r := azMust(t, e, http.MethodGet, "/ga4gh/drs/v1/service-info", "", nil)
-	switch r.Status {
-	case http.StatusOK:
-		return true
-	case http.StatusNotFound:
-		t.Logf("DRS rows SKIPPED: GET /ga4gh/drs/v1/service-info answers 404 (DRS routes not built yet)")
-		return false
+	if r.Status != http.StatusOK {
+		t.Fatalf("GET /ga4gh/drs/v1/service-info: status %d, want 200 (DRS routes must be served): %s", r.Status, r.Body)
 	}
-	t.Fatalf("GET /ga4gh/drs/v1/service-info: status %d: %s", r.Status, r.Body)
-	return false
 }
 
 // Exact error bodies.
@@ -188,6 +182,9 @@ const (
 	azBodyUnauthorized = `{"error":"unauthorized"}`
 	azBodyForbidden    = `{"error":"forbidden"}`
 	azBodyUnavailable  = `{"error":"service unavailable, try again later"}`
+	// azBodyNoVersioned: latest?has_version=true over a chain the caller
+	// sees, none of whose visible versions has a version field.
+	azBodyNoVersioned = `{"error":"no versioned record found"}`
 )
 
 func azDRSBody(status int, msg string) string {
@@ -429,13 +426,14 @@ type azMatrixCaller struct {
 	// OtherService: read on /programs/p1 for service fence only, and
 	// read-storage for indexd: neither is read for indexd.
 	OtherService bool
-	Invalid      bool // the policy service rejects the token (400 → 401)
+	Invalid      bool // forged: the policy service rejects the token (400 → 401), whatever the settings
 	Expired      bool // the service rejects the token itself (always 401)
 }
 
 // azMatrixRec is a fixture record.
 type azMatrixRec struct {
 	Key, DID, Alias, BaseID, URL string
+	Version                      string // the record's version field ("" for none)
 	Authz, ACL                   []string
 	Size                         int64
 	Chain                        []string // dids of its version chain, oldest first
@@ -444,16 +442,14 @@ type azMatrixRec struct {
 // azMatrixContext is the oracle's discovery context for caller c under st;
 // unauth reports that the request must be 401.
 func azMatrixContext(st discovery.Settings, c azMatrixCaller) (dc discovery.Context, unauth bool) {
-	if c.Expired {
+	if c.Expired || c.Invalid {
+		// A token the service cannot verify itself (pass-through mode) is
+		// verified by the policy service even while every record is
+		// discoverable (SPEC §1): rejected → 401, never anonymous.
 		return dc, true
 	}
 	if st.AreRecordsDiscoverable {
-		// Reads are not filtered and the policy service is not asked, so a
-		// token only the policy service could reject is not rejected.
 		return discovery.Context{Discoverable: true}, false
-	}
-	if c.Invalid {
-		return dc, true
 	}
 	if c.BasicAdmin {
 		return discovery.Context{CanDiscoverAll: true}, false
@@ -478,7 +474,7 @@ func TestAuthzMatrix(t *testing.T) {
 	hidden := e.StartAnother(t, withSettingsPoll(time.Hour), withHideExistence())
 	e.Client, hidden.Client = azClient(), azClient()
 	w := e.Writer()
-	drs := azDRSEnabled(t, e)
+	azRequireDRS(t, e)
 
 	const (
 		pA     = "/programs/p1/projects/a"
@@ -490,15 +486,15 @@ func TestAuthzMatrix(t *testing.T) {
 		global = "/open-discovery"
 	)
 	recs := []*azMatrixRec{
-		{Key: "project-a", Authz: []string{pA}},
+		{Key: "project-a", Authz: []string{pA}, Version: "1"},
 		{Key: "child-of-a", Authz: []string{pChild}},
 		{Key: "project-b", Authz: []string{pB}},
 		{Key: "a-and-other-program", Authz: []string{pA, pC}},
 		{Key: "a-and-b", Authz: []string{pA, pB}},
 		{Key: "empty-authz", Authz: []string{}},
 		{Key: "lookalike-p10", Authz: []string{p10}},
-		{Key: "lookalike-ab", Authz: []string{pAB}},
-		{Key: "chain-v1", Authz: []string{pA}},
+		{Key: "lookalike-ab", Authz: []string{pAB}, Version: "1"},
+		{Key: "chain-v1", Authz: []string{pA}, Version: "1"},
 		{Key: "chain-v2", Authz: []string{pB}},
 	}
 	byDID := map[string]*azMatrixRec{}
@@ -514,6 +510,9 @@ func TestAuthzMatrix(t *testing.T) {
 			"hashes": map[string]string{"md5": fmt.Sprintf("%032x", i+1)},
 			"urls":   []string{r.URL}, "urls_metadata": map[string]any{r.URL: map[string]string{"state": "mx"}},
 			"acl": r.ACL, "authz": r.Authz,
+		}
+		if r.Version != "" {
+			body["version"] = r.Version
 		}
 		path := "/index"
 		if r.Key == "chain-v2" {
@@ -550,6 +549,9 @@ func TestAuthzMatrix(t *testing.T) {
 	}
 	const missing = "mx-missing-record"
 
+	// As in Arborist, the fixture's paths are registered resources: a
+	// mapping lists those below a granted path as keys of their own.
+	e.Policy.RegisterResources(pA, pB, pChild, pC, p10, pAB, global, "/programs/p1", "/programs/p2", "/programs/p10")
 	tok := func(name string, grants map[string][]string) string {
 		tk := Tok(name)
 		e.Policy.SetUser(tk, name, grants)
@@ -564,7 +566,8 @@ func TestAuthzMatrix(t *testing.T) {
 		{Name: "other-service-reader", OtherService: true},
 		{Name: "basic-auth-admin", Auth: azAddAdmin(t, e, "mx-admin", "mx-admin-password-1"), BasicAdmin: true},
 		{Name: "policy-admin", Grants: map[string][]string{"/services/indexd/admin": {"admin"}}},
-		{Name: "invalid-token", Auth: Bearer(Tok("mx-unknown-to-policy")), Invalid: true},
+		{Name: "forged-token", Auth: Bearer(Tok("mx-forged")), Invalid: true},
+		{Name: "valid-token-unknown-user", Auth: Bearer(e.Policy.Token("mx-stranger", time.Hour))},
 		{Name: "expired-token", Auth: Bearer(azExpiredTok("mx-expired")), Expired: true},
 	}
 	for i := range callers {
@@ -597,7 +600,7 @@ func TestAuthzMatrix(t *testing.T) {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						azMatrixCell(chk, inst, st, c, recs, byDID, universe, urlToDID, missing, drs)
+						azMatrixCell(chk, inst, st, c, recs, byDID, universe, urlToDID, missing)
 					}()
 				}
 			}
@@ -607,12 +610,12 @@ func TestAuthzMatrix(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("authorization matrix: %d cases (%d HTTP requests) over %d settings × hide_existence on/off × %d callers × %d records + 1 missing; DRS rows %v; %s",
-		chk.cases.Load(), chk.requests.Load(), settings, len(callers), len(recs), map[bool]string{true: "included", false: "SKIPPED (no DRS routes)"}[drs], time.Since(start).Round(time.Millisecond))
+	t.Logf("authorization matrix: %d cases (%d HTTP requests) over %d settings × hide_existence on/off × %d callers × %d records + 1 missing, indexd and DRS; %s",
+		chk.cases.Load(), chk.requests.Load(), settings, len(callers), len(recs), time.Since(start).Round(time.Millisecond))
 }
 
 // azMatrixCell checks every read endpoint for one (instance, settings, caller).
-func azMatrixCell(chk *azChecker, e *Env, st discovery.Settings, c azMatrixCaller, recs []*azMatrixRec, byDID map[string]*azMatrixRec, universe []string, urlToDID map[string]string, missing string, drs bool) {
+func azMatrixCell(chk *azChecker, e *Env, st discovery.Settings, c azMatrixCaller, recs []*azMatrixRec, byDID map[string]*azMatrixRec, universe []string, urlToDID map[string]string, missing string) {
 	hide := e.App.Config.HideExistence
 	dc, unauth := azMatrixContext(st, c)
 	vis := func(did string) bool { return discovery.Visible(dc, byDID[did].Authz) }
@@ -657,13 +660,11 @@ func azMatrixCell(chk *azChecker, e *Env, st discovery.Settings, c azMatrixCalle
 		{method: "GET", path: "/_query/urls/metadata/q?key=state&value=mx&url=" + url.QueryEscape("s3://mx-bucket/"), parse: azParseRecordArray, filter: all},
 		{method: "POST", path: "/bulk/documents", body: ids, parse: azParseRecordArray, filter: all},
 	}
-	if drs {
-		lists = append(lists,
-			listCase{method: "GET", path: "/ga4gh/drs/v1/objects", drs: true, parse: azDRSListIDs, filter: all},
-			listCase{method: "POST", path: "/ga4gh/drs/v1/objects", drs: true, body: map[string]any{"bulk_object_ids": ids}, parse: azParseDRSBulk, filter: all},
-			listCase{method: "OPTIONS", path: "/ga4gh/drs/v1/objects", drs: true, body: map[string]any{"bulk_object_ids": ids}, parse: azParseDRSBulk, filter: all},
-		)
-	}
+	lists = append(lists,
+		listCase{method: "GET", path: "/ga4gh/drs/v1/objects", drs: true, parse: azDRSListIDs, filter: all},
+		listCase{method: "POST", path: "/ga4gh/drs/v1/objects", drs: true, body: map[string]any{"bulk_object_ids": ids}, parse: azParseDRSBulk, filter: all},
+		listCase{method: "OPTIONS", path: "/ga4gh/drs/v1/objects", drs: true, body: map[string]any{"bulk_object_ids": ids}, parse: azParseDRSBulk, filter: all},
+	)
 	for _, l := range lists {
 		r, ok := chk.do(e, l.method, l.path, c.Auth, l.body)
 		if !ok {
@@ -699,29 +700,27 @@ func azMatrixCell(chk *azChecker, e *Env, st discovery.Settings, c azMatrixCalle
 	}
 
 	// DRS service-info counts objects under the caller's context too.
-	if drs {
-		if r, ok := chk.do(e, "GET", "/ga4gh/drs/v1/service-info", c.Auth, nil); ok {
-			chk.cases.Add(1)
-			var want struct{ ObjectCount, TotalObjectSize int64 }
-			for _, rec := range recs {
-				if vis(rec.DID) {
-					want.ObjectCount++
-					want.TotalObjectSize += rec.Size
-				}
+	if r, ok := chk.do(e, "GET", "/ga4gh/drs/v1/service-info", c.Auth, nil); ok {
+		chk.cases.Add(1)
+		var want struct{ ObjectCount, TotalObjectSize int64 }
+		for _, rec := range recs {
+			if vis(rec.DID) {
+				want.ObjectCount++
+				want.TotalObjectSize += rec.Size
 			}
-			var got struct {
-				DRS struct{ ObjectCount, TotalObjectSize int64 } `json:"drs"`
+		}
+		var got struct {
+			DRS struct{ ObjectCount, TotalObjectSize int64 } `json:"drs"`
+		}
+		switch {
+		case r.Status != listStatus:
+			chk.fail("GET /ga4gh/drs/v1/service-info %s: status %d, want %d: %s", ctxLabel, r.Status, listStatus, r.Body)
+		case listStatus != http.StatusOK:
+			if !azSameBody(r.Body, azErrBody(true, listStatus)) {
+				chk.fail("GET /ga4gh/drs/v1/service-info %s: body %s", ctxLabel, r.Body)
 			}
-			switch {
-			case r.Status != listStatus:
-				chk.fail("GET /ga4gh/drs/v1/service-info %s: status %d, want %d: %s", ctxLabel, r.Status, listStatus, r.Body)
-			case listStatus != http.StatusOK:
-				if !azSameBody(r.Body, azErrBody(true, listStatus)) {
-					chk.fail("GET /ga4gh/drs/v1/service-info %s: body %s", ctxLabel, r.Body)
-				}
-			case json.Unmarshal(r.Body, &got) != nil || got.DRS != want:
-				chk.fail("GET /ga4gh/drs/v1/service-info %s: %s, want drs counts %+v", ctxLabel, azTrunc(r.Body), want)
-			}
+		case json.Unmarshal(r.Body, &got) != nil || got.DRS != want:
+			chk.fail("GET /ga4gh/drs/v1/service-info %s: %s, want drs counts %+v", ctxLabel, azTrunc(r.Body), want)
 		}
 	}
 
@@ -732,6 +731,10 @@ func azMatrixCell(chk *azChecker, e *Env, st discovery.Settings, c azMatrixCalle
 		drs          bool
 		// check an OK answer; visible reports visibility of a chain member.
 		ok func(body []byte, r *azMatrixRec) error
+		// noMatch, when set, reports that a visible record has no answer
+		// (latest?has_version=true over a chain without a visible
+		// versioned record): 404 azBodyNoVersioned.
+		noMatch func(r *azMatrixRec) bool
 	}
 	wantDID := func(body []byte, did string) error {
 		var v struct {
@@ -777,12 +780,29 @@ func azMatrixCell(chk *azChecker, e *Env, st discovery.Settings, c azMatrixCalle
 		vc := visibleChain(r)
 		return wantDID(body, vc[len(vc)-1])
 	}
+	// latest?has_version=true: the newest visible version whose version
+	// field is set.
+	versionedChain := func(r *azMatrixRec) []string {
+		var out []string
+		for _, d := range visibleChain(r) {
+			if byDID[d].Version != "" {
+				out = append(out, d)
+			}
+		}
+		return out
+	}
+	checkLatestVersioned := func(body []byte, r *azMatrixRec) error {
+		vc := versionedChain(r)
+		return wantDID(body, vc[len(vc)-1])
+	}
+	noVersioned := func(r *azMatrixRec) bool { return len(versionedChain(r)) == 0 }
 	singles := []single{
 		{name: "GET /index/{did}", path: func(r *azMatrixRec) string { return "/index/" + r.DID }, ok: func(b []byte, r *azMatrixRec) error { return wantDID(b, r.DID) }},
 		{name: "GET /{did}", path: func(r *azMatrixRec) string { return "/" + r.DID }, ok: func(b []byte, r *azMatrixRec) error { return wantDID(b, r.DID) }},
 		{name: "GET /{alias}", path: func(r *azMatrixRec) string { return "/" + r.Alias }, ok: func(b []byte, r *azMatrixRec) error { return wantDID(b, r.DID) }},
 		{name: "GET /index/{did}/versions", path: func(r *azMatrixRec) string { return "/index/" + r.DID + "/versions" }, ok: checkVersions},
 		{name: "GET /index/{did}/latest", path: func(r *azMatrixRec) string { return "/index/" + r.DID + "/latest" }, ok: checkLatest},
+		{name: "GET /index/{did}/latest?has_version=true", path: func(r *azMatrixRec) string { return "/index/" + r.DID + "/latest?has_version=true" }, ok: checkLatestVersioned, noMatch: noVersioned},
 		{name: "GET /index/{did}/aliases", path: func(r *azMatrixRec) string { return "/index/" + r.DID + "/aliases" }, ok: func(b []byte, r *azMatrixRec) error {
 			if !azSameBody(b, `{"aliases":[{"value":"`+r.Alias+`"}]}`) {
 				return fmt.Errorf("aliases %s", b)
@@ -790,31 +810,29 @@ func azMatrixCell(chk *azChecker, e *Env, st discovery.Settings, c azMatrixCalle
 			return nil
 		}},
 	}
-	if drs {
-		drsPath := func(r *azMatrixRec) string { return "/ga4gh/drs/v1/objects/" + r.DID }
-		drsObject := func(b []byte, r *azMatrixRec) error {
+	drsPath := func(r *azMatrixRec) string { return "/ga4gh/drs/v1/objects/" + r.DID }
+	drsObject := func(b []byte, r *azMatrixRec) error {
+		var v struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal(b, &v); err != nil || v.ID != r.DID {
+			return fmt.Errorf("DRS object %s, want id %s", azTrunc(b), r.DID)
+		}
+		return nil
+	}
+	singles = append(singles,
+		single{name: "GET /ga4gh/drs/v1/objects/{did}", drs: true, path: drsPath, ok: drsObject},
+		single{name: "POST /ga4gh/drs/v1/objects/{did}", method: "POST", drs: true, path: drsPath, ok: drsObject},
+		single{name: "OPTIONS /ga4gh/drs/v1/objects/{did}", method: "OPTIONS", drs: true, path: drsPath, ok: func(b []byte, r *azMatrixRec) error {
 			var v struct {
-				ID string `json:"id"`
+				ID string `json:"drs_object_id"`
 			}
 			if err := json.Unmarshal(b, &v); err != nil || v.ID != r.DID {
-				return fmt.Errorf("DRS object %s, want id %s", azTrunc(b), r.DID)
+				return fmt.Errorf("DRS authorizations %s, want drs_object_id %s", azTrunc(b), r.DID)
 			}
 			return nil
-		}
-		singles = append(singles,
-			single{name: "GET /ga4gh/drs/v1/objects/{did}", drs: true, path: drsPath, ok: drsObject},
-			single{name: "POST /ga4gh/drs/v1/objects/{did}", method: "POST", drs: true, path: drsPath, ok: drsObject},
-			single{name: "OPTIONS /ga4gh/drs/v1/objects/{did}", method: "OPTIONS", drs: true, path: drsPath, ok: func(b []byte, r *azMatrixRec) error {
-				var v struct {
-					ID string `json:"drs_object_id"`
-				}
-				if err := json.Unmarshal(b, &v); err != nil || v.ID != r.DID {
-					return fmt.Errorf("DRS authorizations %s, want drs_object_id %s", azTrunc(b), r.DID)
-				}
-				return nil
-			}},
-		)
-	}
+		}},
+	)
 	for i := range singles {
 		if singles[i].method == "" {
 			singles[i].method = "GET"
@@ -847,6 +865,10 @@ func azMatrixCell(chk *azChecker, e *Env, st discovery.Settings, c azMatrixCalle
 				if r.Status != http.StatusUnauthorized || !azSameBody(r.Body, azErrBody(s.drs, 401)) {
 					chk.fail("%s: %d %s, want 401", label, r.Status, azTrunc(r.Body))
 				}
+			case vis(rec.DID) && s.noMatch != nil && s.noMatch(rec):
+				if r.Status != http.StatusNotFound || !azSameBody(r.Body, azBodyNoVersioned) {
+					chk.fail("%s: %d %s, want 404 %s", label, r.Status, azTrunc(r.Body), azBodyNoVersioned)
+				}
 			case vis(rec.DID):
 				if r.Status != http.StatusOK {
 					chk.fail("%s: status %d, want 200: %s", label, r.Status, azTrunc(r.Body))
@@ -874,7 +896,7 @@ func azMatrixCell(chk *azChecker, e *Env, st discovery.Settings, c azMatrixCalle
 			continue
 		}
 		seen[rec.BaseID] = true
-		for _, sub := range []string{"versions", "latest"} {
+		for _, sub := range []string{"versions", "latest", "latest?has_version=true"} {
 			label := fmt.Sprintf("GET /index/{baseid}/%s record=%s %s", sub, rec.Key, ctxLabel)
 			r, ok := chk.do(e, "GET", "/index/"+rec.BaseID+"/"+sub, c.Auth, nil)
 			if !ok {
@@ -888,13 +910,19 @@ func azMatrixCell(chk *azChecker, e *Env, st discovery.Settings, c azMatrixCalle
 				if r.Status != 401 {
 					err = fmt.Errorf("status %d, want 401", r.Status)
 				}
+			case len(vc) > 0 && sub == "latest?has_version=true" && noVersioned(rec):
+				if r.Status != 404 || !azSameBody(r.Body, azBodyNoVersioned) {
+					err = fmt.Errorf("status %d, want 404 %s", r.Status, azBodyNoVersioned)
+				}
 			case len(vc) > 0:
 				if r.Status != 200 {
 					err = fmt.Errorf("status %d, want 200", r.Status)
 				} else if sub == "versions" {
 					err = checkVersions(r.Body, rec)
-				} else {
+				} else if sub == "latest" {
 					err = checkLatest(r.Body, rec)
+				} else {
+					err = checkLatestVersioned(r.Body, rec)
 				}
 			case hide:
 				if r.Status != 404 || !azSameBody(r.Body, azErrBody(false, 404)) {

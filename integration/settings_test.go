@@ -8,10 +8,13 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/datacommons/indexd/discovery"
 )
 
 // azAudit is GET /admin/discovery/audit.
@@ -199,4 +202,114 @@ func TestAuthzSettingsAdmin(t *testing.T) {
 		took := azWaitStatus(t, c, "/index/st-empty", "", 200, 2*time.Second)
 		t.Logf("instance C re-read the settings in %s", took)
 	})
+}
+
+// TestSettingsConcurrentPartialChanges: two partial PUTs at once, one of
+// each field, both survive. The settings table is held locked from outside
+// until both requests are waiting for it, so both are in flight together
+// every time: a change computed from settings read before the lock would
+// lose the other's field.
+func TestSettingsConcurrentPartialChanges(t *testing.T) {
+	e := Start(t, withSettingsPoll(time.Hour))
+	admin := azAddAdmin(t, e, "sp-admin", "sp-admin-password-1")
+	ctx := context.Background()
+	pool := e.App.Store.Pool()
+	for round := range 3 {
+		e.SetDiscovery(discovery.Settings{AreRecordsDiscoverable: true, GlobalDiscoveryAuthz: []string{}})
+		global := fmt.Sprintf("/open-%d", round)
+
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, "LOCK TABLE discovery_settings IN EXCLUSIVE MODE"); err != nil {
+			t.Fatal(err)
+		}
+		results := make(chan azResp, 2)
+		for _, body := range []map[string]any{{"are_records_discoverable": false}, {"global_discovery_authz": []string{global}}} {
+			go func() {
+				r, err := azDo(e, "PUT", "/admin/discovery", admin, body)
+				if err != nil {
+					r.Body = []byte(err.Error())
+				}
+				results <- r
+			}()
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			var waiting int
+			if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+				WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting); err != nil {
+				t.Fatal(err)
+			}
+			if waiting >= 2 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the two PUTs never both waited for the settings lock (%d waiting)", waiting)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if r := <-results; r.Status != http.StatusOK {
+				t.Fatalf("PUT: %d %s", r.Status, r.Body)
+			}
+		}
+		st, err := e.App.Store.Settings(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.AreRecordsDiscoverable || strings.Join(st.GlobalDiscoveryAuthz, ",") != global {
+			t.Fatalf("round %d: stored %+v, want are_records_discoverable=false and global_discovery_authz=[%s]: a change was lost", round, st, global)
+		}
+		if got := e.App.Settings.Get(); got.Version != st.Version || got.AreRecordsDiscoverable || strings.Join(got.GlobalDiscoveryAuthz, ",") != global {
+			t.Fatalf("round %d: instance holds %+v, stored %+v", round, got, st)
+		}
+	}
+}
+
+// TestSettingsRestoredLowerVersion: a database restored from a backup
+// carries a lower settings version than the running instances hold; the
+// periodic re-read follows it (it reads the current row), and so does the
+// instance that takes the next change.
+func TestSettingsRestoredLowerVersion(t *testing.T) {
+	e := Start(t, WithFiltering(), withSettingsPoll(200*time.Millisecond))
+	admin := azAddAdmin(t, e, "sr-admin", "sr-admin-password-1")
+	e.Create(e.Writer(), Rec("sr-empty"))
+	for range 3 {
+		e.SetDiscovery(discovery.Settings{AreRecordsDiscoverable: false, GlobalDiscoveryAuthz: []string{}})
+	}
+	held := e.App.Settings.Get().Version
+	if held < 3 {
+		t.Fatalf("version %d after three changes", held)
+	}
+	azWaitStatus(t, e, "/index/sr-empty", "", 403, 2*time.Second)
+	// The restore: an older row, no NOTIFY.
+	if _, err := e.App.Store.Pool().Exec(context.Background(),
+		"UPDATE discovery_settings SET are_records_discoverable = true, version = 1"); err != nil {
+		t.Fatal(err)
+	}
+	took := azWaitStatus(t, e, "/index/sr-empty", "", 200, 3*time.Second)
+	t.Logf("the re-read followed the restored settings in %s", took)
+	if v := e.App.Settings.Get().Version; v != 1 {
+		t.Fatalf("holds version %d, want the restored 1", v)
+	}
+
+	// Restored again, lower than held; this instance takes the next change
+	// itself and applies the committed row at once.
+	for range 3 {
+		e.SetDiscovery(discovery.Settings{AreRecordsDiscoverable: true, GlobalDiscoveryAuthz: []string{}})
+	}
+	if _, err := e.App.Store.Pool().Exec(context.Background(), "UPDATE discovery_settings SET version = 1"); err != nil {
+		t.Fatal(err)
+	}
+	if r := azMust(t, e, "PUT", "/admin/discovery", admin, map[string]any{"are_records_discoverable": false}); r.Status != http.StatusOK {
+		t.Fatalf("PUT: %d %s", r.Status, r.Body)
+	}
+	if r := azMust(t, e, "GET", "/index/sr-empty", "", nil); r.Status != 403 {
+		t.Fatalf("right after the change on the restored database: %d %s, want 403", r.Status, r.Body)
+	}
 }

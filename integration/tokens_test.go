@@ -14,6 +14,7 @@ import (
 
 	"github.com/datacommons/indexd/identity"
 	"github.com/datacommons/indexd/internal/app"
+	"github.com/datacommons/indexd/policy/policytest"
 )
 
 const testSigningKey = "0123456789abcdef0123456789abcdef-test-key"
@@ -104,5 +105,72 @@ func TestTokensNeverAnonymous(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestTokensPassThroughVerifiedByPolicy: without a JWKS or signing key the
+// service cannot check a token's signature itself, so the policy service
+// must accept it first — on every route, even while every record is
+// discoverable and reads would not otherwise ask it (SPEC §1). One mapping
+// call per token per cache TTL; rejected → 401; unreachable → 503.
+func TestTokensPassThroughVerifiedByPolicy(t *testing.T) {
+	e := Start(t, withPolicy(0, time.Minute))
+	e.Create(e.Writer(), Rec("pt-rec", "/programs/p1"))
+	forged := Bearer(Tok("pt-forged")) // JWT-shaped, unexpired, signed by nobody the policy service trusts
+	valid := Bearer(e.Policy.Token("pt-stranger", time.Hour))
+	if !e.App.Settings.Get().AreRecordsDiscoverable {
+		t.Fatal("the fixture must start with every record discoverable")
+	}
+	routes := []struct{ method, path string }{
+		{http.MethodGet, "/index"}, {http.MethodGet, "/index/pt-rec"}, {http.MethodGet, "/pt-rec"},
+		{http.MethodGet, "/index/pt-rec/versions"}, {http.MethodGet, "/ga4gh/drs/v1/objects/pt-rec"},
+		{http.MethodPost, "/bulk/documents"}, {http.MethodGet, "/_status"}, {http.MethodGet, "/_stats"},
+	}
+	body := func(method string) any {
+		if method == http.MethodPost {
+			return []string{"pt-rec"}
+		}
+		return nil
+	}
+	for _, rt := range routes {
+		r := azMust(t, e, rt.method, rt.path, forged, body(rt.method))
+		want := azBodyUnauthorized
+		if strings.HasPrefix(rt.path, "/ga4gh/") {
+			want = azDRSBody(401, "unauthorized")
+		}
+		if r.Status != http.StatusUnauthorized || !azSameBody(r.Body, want) {
+			t.Errorf("forged token, discoverable: %s %s: %d %s; want 401 %s", rt.method, rt.path, r.Status, azTrunc(r.Body), want)
+		}
+	}
+	if r := azMust(t, e, http.MethodPost, "/index", forged, Rec("pt-new", "/programs/p1")); r.Status != http.StatusUnauthorized {
+		t.Errorf("forged token write: %d %s", r.Status, r.Body)
+	}
+
+	// A valid token (of a user the policy service has no grants for) reads
+	// what everyone reads, at the cost of one mapping call per TTL.
+	e.App.Policy.Flush()
+	e.Policy.ResetCounters()
+	for _, rt := range routes {
+		if r := azMust(t, e, rt.method, rt.path, valid, body(rt.method)); r.Status != http.StatusOK {
+			t.Errorf("valid token, discoverable: %s %s: %d %s", rt.method, rt.path, r.Status, azTrunc(r.Body))
+		}
+	}
+	if n := e.Policy.MappingCalls(); n != 1 {
+		t.Errorf("%d requests with one token made %d mapping calls, want 1", len(routes), n)
+	}
+
+	// Policy service down: a verified token keeps working for its TTL; one
+	// it has not verified yet cannot be, so 503 — never anonymous.
+	e.Policy.SetFault(policytest.FaultDown)
+	defer e.Policy.SetFault(policytest.FaultNone)
+	if r := azMust(t, e, http.MethodGet, "/index/pt-rec", valid, nil); r.Status != http.StatusOK {
+		t.Errorf("cached token during an outage: %d %s", r.Status, r.Body)
+	}
+	other := Bearer(e.Policy.Token("pt-other", time.Hour))
+	if r := azMust(t, e, http.MethodGet, "/index/pt-rec", other, nil); r.Status != http.StatusServiceUnavailable || !azSameBody(r.Body, azBodyUnavailable) {
+		t.Errorf("unverified token during an outage: %d %s, want 503", r.Status, r.Body)
+	}
+	if r := azMust(t, e, http.MethodGet, "/index/pt-rec", "", nil); r.Status != http.StatusOK {
+		t.Errorf("anonymous during an outage, discoverable: %d %s", r.Status, r.Body)
 	}
 }

@@ -116,6 +116,9 @@ func TestArboristMappingShapes(t *testing.T) {
 		reads  []string
 	}{
 		{"ok", 200, `{"/a":[{"service":"indexd","method":"read"}],"/b":[{"service":"*","method":"*"}]}`, nil, []string{"/a", "/b"}},
+		{"descendant keys fold into their ancestor", 200, `{"/a":[{"service":"indexd","method":"read"}],"/a/b":[{"service":"indexd","method":"read"}],"/a/b/c/":[{"service":"indexd","method":"read"}],"/ab":[{"service":"indexd","method":"read"}],"/a-b":[{"service":"indexd","method":"read"}]}`, nil, []string{"/a", "/a-b", "/ab"}},
+		{"a descendant key with its own grant", 200, `{"/a":[{"service":"indexd","method":"create"}],"/a/b":[{"service":"indexd","method":"create"},{"service":"indexd","method":"read"}]}`, nil, []string{"/a/b"}},
+		{"root covers everything", 200, `{"/":[{"service":"*","method":"read"}],"/x":[{"service":"indexd","method":"read"}]}`, nil, []string{"/"}},
 		{"empty object", 200, `{}`, nil, []string{}},
 		{"list", 200, `[]`, policy.ErrUnavailable, nil},
 		{"null", 200, `null`, policy.ErrUnavailable, nil},
@@ -305,5 +308,40 @@ func TestArboristReusesConnections(t *testing.T) {
 	defer mu.Unlock()
 	if len(conns) != 1 {
 		t.Fatalf("20 sequential calls used %d connections, want 1", len(conns))
+	}
+}
+
+// TestArboristDescendantKeys: against the double listing registered
+// descendants, the client's grants are decided by whole-segment prefix: a
+// descendant key adds nothing its ancestor's grant does not already cover,
+// its own extra actions count, and /programs/p10 is not below /programs/p1.
+func TestArboristDescendantKeys(t *testing.T) {
+	s := newDouble(t)
+	s.RegisterResources("/programs/p1/projects/a", "/programs/p1/projects/a/studies/s1", "/programs/p10", "/programs/p10/projects/a", "/programs/open/projects/o")
+	s.SetUser("tok-alice", "alice", map[string][]string{
+		"/programs/p1":             {"read"},
+		"/programs/p1/projects/a":  {"create"},
+		"/programs/p10/projects/a": {"update"},
+	})
+	a := policy.NewArborist(s.URL(), 2*time.Second, nil)
+	m, err := a.Mapping(context.Background(), aliceCaller)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m["/programs/p1/projects/a/studies/s1"]; !ok {
+		t.Fatalf("the double did not list the registered descendant: %v", m)
+	}
+	for _, tc := range []struct {
+		method string
+		want   []string
+	}{
+		{policy.MethodRead, []string{"/programs/open", "/programs/p1", "/programs/public"}},
+		{policy.MethodCreate, []string{"/programs/p1/projects/a"}},
+		{policy.MethodUpdate, []string{"/programs/p10/projects/a"}},
+		{policy.MethodDelete, []string{}},
+	} {
+		if got := m.ResourcesWith(tc.method); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s on %v, want %v", tc.method, got, tc.want)
+		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/datacommons/indexd/discovery"
 )
 
 // ServiceName is the service name this product answers to in policy entries.
@@ -44,6 +46,10 @@ type Caller struct {
 	BasicAdmin bool
 	// ExpiresAt is the token's exp (zero when none).
 	ExpiresAt time.Time
+	// Verified is true when the token's signature was verified locally
+	// (JWKS or signing key). A token that is not must be accepted by the
+	// policy service (a Mapping call) before it counts for anything.
+	Verified bool
 }
 
 // Anonymous reports whether the caller presented no credential.
@@ -81,18 +87,42 @@ func (a Action) Allows(method string) bool {
 	return a.Counts() && (a.Method == method || a.Method == "*")
 }
 
-// ResourcesWith returns the paths on which m grants method for this service,
-// in sorted order.
+// ResourcesWith returns the paths on which m grants method for this
+// service, normalized and sorted, leaving out every path another of them
+// covers. Arborist lists each registered descendant of a granted path as its
+// own key, and a grant covers everything below it on whole segments
+// (discovery.Covers: /programs/p1 covers /programs/p1/x, not /programs/p10)
+// whether listed or not; so the smallest covering list decides exactly what
+// the full one does, and does not grow with the number of registered
+// resources.
 func (m Mapping) ResourcesWith(method string) []string {
-	out := make([]string, 0, len(m))
+	granted := make(map[string]bool, len(m))
 	for path, actions := range m {
 		for _, a := range actions {
 			if a.Allows(method) {
-				out = append(out, path)
+				granted[discovery.NormalizePath(path)] = true
 				break
 			}
 		}
 	}
+	out := make([]string, 0, len(granted))
+	for p := range granted {
+		if !coveredByAncestor(granted, p) {
+			out = append(out, p)
+		}
+	}
 	sortStrings(out)
 	return out
+}
+
+// coveredByAncestor reports whether a proper ancestor of p (on whole
+// segments) is in set.
+func coveredByAncestor(set map[string]bool, p string) bool {
+	pre := discovery.Prefixes(p)
+	for _, a := range pre[:len(pre)-1] {
+		if set[a] {
+			return true
+		}
+	}
+	return false
 }

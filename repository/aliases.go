@@ -2,6 +2,7 @@ package repository
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -25,16 +26,17 @@ func (s *Store) Aliases(ctx context.Context, did string) ([]string, error) {
 	return orEmpty(names), nil
 }
 
-// AddAliases claims aliases for did; replace first drops the record's other
-// aliases. Returns indexd.ErrConflict when an alias is taken (by any record,
-// including this one on add), indexd.ErrNotFound when did does not exist.
-// All or nothing.
-func (s *Store) AddAliases(ctx context.Context, did string, aliases []string, replace bool) ([]string, error) {
+// AddAliases claims aliases for did, provided the record is still at rev
+// (the revision its authz was authorized at); replace first drops the
+// record's other aliases. Returns indexd.ErrConflict when the record's rev
+// is no longer rev or an alias is taken (by any record, including this one
+// on add), indexd.ErrNotFound when did does not exist. All or nothing.
+func (s *Store) AddAliases(ctx context.Context, did, rev string, aliases []string, replace bool) ([]string, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	var out []string
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := lockRecord(ctx, tx, did); err != nil {
+		if err := lockRecordAt(ctx, tx, did, rev); err != nil {
 			return err
 		}
 		if replace {
@@ -66,13 +68,15 @@ func (s *Store) AddAliases(ctx context.Context, did string, aliases []string, re
 	return orEmpty(out), err
 }
 
-// DeleteAliases removes all aliases of did, or only alias when it is not "".
-// Returns indexd.ErrNotFound when the named alias is not did's.
-func (s *Store) DeleteAliases(ctx context.Context, did, alias string) error {
+// DeleteAliases removes all aliases of did, or only alias when it is not "",
+// provided the record is still at rev (the revision its authz was
+// authorized at). Returns indexd.ErrNotFound when did does not exist or the
+// named alias is not did's, indexd.ErrConflict when the rev changed.
+func (s *Store) DeleteAliases(ctx context.Context, did, rev, alias string) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := lockRecord(ctx, tx, did); err != nil {
+		if err := lockRecordAt(ctx, tx, did, rev); err != nil {
 			return err
 		}
 		if alias == "" {
@@ -93,14 +97,21 @@ func (s *Store) DeleteAliases(ctx context.Context, did, alias string) error {
 	})
 }
 
-func lockRecord(ctx context.Context, tx pgx.Tx, did string) (string, error) {
-	var rev string
-	err := tx.QueryRow(ctx, "SELECT rev FROM record WHERE did = $1 FOR UPDATE", did).Scan(&rev)
-	if err == pgx.ErrNoRows {
-		return "", indexd.Errorf(indexd.ErrNotFound, "no record found")
+// lockRecordAt locks the record did for the rest of the transaction and
+// checks that it is still at rev: the alias writes were authorized against
+// the record's authz at that revision, and any change since (a new authz
+// included) makes the write a conflict.
+func lockRecordAt(ctx context.Context, tx pgx.Tx, did, rev string) error {
+	var cur string
+	err := tx.QueryRow(ctx, "SELECT rev FROM record WHERE did = $1 FOR UPDATE", did).Scan(&cur)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return indexd.Errorf(indexd.ErrNotFound, "no record found")
 	}
 	if err != nil {
-		return "", fmt.Errorf("repository: lock record: %w", classify(err))
+		return fmt.Errorf("repository: lock record: %w", classify(err))
 	}
-	return rev, nil
+	if cur != rev {
+		return indexd.Errorf(indexd.ErrConflict, "the record changed while the alias change was being authorized; read it again and retry")
+	}
+	return nil
 }

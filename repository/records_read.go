@@ -258,7 +258,11 @@ func (s *Store) Versions(ctx context.Context, dc discovery.Context, candidates [
 }
 
 // Latest returns the newest visible version of id's chain; hasVersion
-// restricts to versions whose version field is set.
+// restricts to versions whose version field is set. Errors as Versions: a
+// chain with no visible version is not visible, whether or not hasVersion
+// is set (so has_version cannot tell an invisible chain from a missing
+// one); only a chain the caller sees, none of whose visible versions has a
+// version, is indexd.ErrNotFound "no versioned record found".
 func (s *Store) Latest(ctx context.Context, dc discovery.Context, candidates []string, hasVersion bool) (*indexd.Record, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
@@ -270,26 +274,30 @@ func (s *Store) Latest(ctx context.Context, dc discovery.Context, candidates []s
 	if err != nil {
 		return nil, err
 	}
-	b := s.selectRecords(false).Where(vis).Where(sq.Eq{"r.baseid": baseid}).
-		OrderBy("r.created_date DESC", colDID+" DESC").Limit(1)
+	// One query answers both questions: versioned records sort first, so
+	// an unversioned first row means "visible, but none versioned".
+	b := s.selectRecords(false).Where(vis).Where(sq.Eq{"r.baseid": baseid})
 	if hasVersion {
-		b = b.Where("r.version IS NOT NULL")
+		b = b.OrderBy("(r.version IS NOT NULL) DESC")
 	}
+	b = b.OrderBy("r.created_date DESC", colDID+" DESC").Limit(1)
 	recs, err := s.query(ctx, s.pool, b)
 	if err != nil {
 		return nil, err
 	}
 	if len(recs) == 0 {
-		if hasVersion {
-			return nil, indexd.Errorf(indexd.ErrNotFound, "no versioned record found")
-		}
 		return nil, indexd.Errorf(indexd.ErrNotVisible, "record not visible")
+	}
+	if hasVersion && recs[0].Version == nil {
+		return nil, indexd.Errorf(indexd.ErrNotFound, "no versioned record found")
 	}
 	return &recs[0], nil
 }
 
 // chainOf finds the baseid for a did (which must be visible) or accepts the
-// id as a baseid when some record carries it.
+// id as a baseid when some record carries it. It does not apply visibility
+// to a baseid: the caller must, and must answer indexd.ErrNotVisible when
+// no version of the chain is visible.
 func (s *Store) chainOf(ctx context.Context, dc discovery.Context, candidates []string) (string, error) {
 	rec, err := s.getRecord(ctx, s.pool, dc, candidates)
 	if err == nil {

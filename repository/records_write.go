@@ -160,8 +160,22 @@ func (s *Store) NewVersion(ctx context.Context, did string, n indexd.NewRecord) 
 	var ref indexd.Ref
 	var created bool
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		// Adding a version changes the chain's membership: take the chain
+		// lock (waiting for, and holding off, an update of all versions)
+		// before any row lock, in the order UpdateAllVersions takes them.
+		// A record's baseid never changes, so it can be read first.
 		var baseid string
-		err := tx.QueryRow(ctx, "SELECT baseid FROM record WHERE did = $1 FOR SHARE", did).Scan(&baseid)
+		err := tx.QueryRow(ctx, "SELECT baseid FROM record WHERE did = $1", did).Scan(&baseid)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return indexd.Errorf(indexd.ErrNotFound, "no record found")
+		}
+		if err != nil {
+			return fmt.Errorf("repository: find version chain: %w", classify(err))
+		}
+		if err := lockChain(ctx, tx, baseid); err != nil {
+			return err
+		}
+		err = tx.QueryRow(ctx, "SELECT baseid FROM record WHERE did = $1 FOR SHARE", did).Scan(&baseid)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return indexd.Errorf(indexd.ErrNotFound, "no record found")
 		}
@@ -280,26 +294,82 @@ func (s *Store) Delete(ctx context.Context, did, rev string) error {
 	})
 }
 
-// ChainAuthz returns the authz of every version in did's chain, for write
-// authorization of UpdateAllVersions.
-func (s *Store) ChainAuthz(ctx context.Context, baseid string) ([][]string, error) {
+// Version is one version of a chain as a write was authorized against it:
+// its did, rev and authz.
+type Version struct {
+	DID   string
+	Rev   string
+	Authz []string
+}
+
+// Chain returns every version of baseid's chain (did, rev, authz), for the
+// write authorization of UpdateAllVersions, which then checks that the
+// chain is still exactly this. Order: did.
+func (s *Store) Chain(ctx context.Context, baseid string) ([]Version, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	rows, err := s.pool.Query(ctx, "SELECT authz FROM record WHERE baseid = $1 ORDER BY created_date, did", baseid)
+	rows, err := s.pool.Query(ctx, "SELECT did, rev, authz FROM record WHERE baseid = $1 ORDER BY did", baseid)
 	if err != nil {
-		return nil, fmt.Errorf("repository: chain authz: %w", classify(err))
+		return nil, fmt.Errorf("repository: read version chain: %w", classify(err))
 	}
-	return pgx.CollectRows(rows, pgx.RowTo[[]string])
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Version, error) {
+		var v Version
+		err := r.Scan(&v.DID, &v.Rev, &v.Authz)
+		return v, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("repository: read version chain: %w", classify(err))
+	}
+	return out, nil
+}
+
+// chainLockClass namespaces the advisory locks that serialize the writes
+// that change a chain's membership (NewVersion, UpdateAllVersions).
+const chainLockClass = 0x1dd0c4a1
+
+// lockChain takes the transaction-scoped advisory lock of baseid's chain.
+// While it is held no version can be added to the chain.
+func lockChain(ctx context.Context, tx pgx.Tx, baseid string) error {
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1::int, hashtext($2))", chainLockClass, baseid); err != nil {
+		return fmt.Errorf("repository: lock version chain: %w", classify(err))
+	}
+	return nil
 }
 
 // UpdateAllVersions sets acl and/or authz on every version of baseid in one
-// transaction, returning each version's new ref, oldest first.
-func (s *Store) UpdateAllVersions(ctx context.Context, baseid string, acl, authz *[]string) ([]indexd.Ref, error) {
+// transaction, returning each version's new ref, oldest first. The write
+// happens only if the chain is still exactly authorized — the same dids at
+// the same revs, none added, none removed — so a version added or changed
+// between the authorization and the write is never overwritten. Returns
+// indexd.ErrNotFound when the chain has no version, indexd.ErrConflict when
+// it differs from authorized.
+func (s *Store) UpdateAllVersions(ctx context.Context, baseid string, authorized []Version, acl, authz *[]string) ([]indexd.Ref, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	var refs []indexd.Ref
 	var created bool
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := lockChain(ctx, tx, baseid); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, "SELECT did, rev FROM record WHERE baseid = $1 ORDER BY did FOR UPDATE", baseid)
+		if err != nil {
+			return fmt.Errorf("repository: lock versions: %w", classify(err))
+		}
+		current, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Version, error) {
+			var v Version
+			err := r.Scan(&v.DID, &v.Rev)
+			return v, err
+		})
+		if err != nil {
+			return fmt.Errorf("repository: lock versions: %w", classify(err))
+		}
+		if len(current) == 0 {
+			return indexd.Errorf(indexd.ErrNotFound, "no record found")
+		}
+		if !sameRevs(current, authorized) {
+			return indexd.Errorf(indexd.ErrConflict, "the version chain changed while the update was being authorized; read it again and retry")
+		}
 		set := map[string]any{"updated_date": time.Now().UTC(), "rev": sq.Expr("substr(md5(random()::text || did), 1, 8)")}
 		if acl != nil {
 			set["acl"] = orEmpty(*acl)
@@ -317,7 +387,7 @@ func (s *Store) UpdateAllVersions(ctx context.Context, baseid string, acl, authz
 		if err != nil {
 			return fmt.Errorf("repository: build update: %w", err)
 		}
-		rows, err := tx.Query(ctx, sql, args...)
+		rows, err = tx.Query(ctx, sql, args...)
 		if err != nil {
 			return fmt.Errorf("repository: update versions: %w", classify(err))
 		}
@@ -333,8 +403,10 @@ func (s *Store) UpdateAllVersions(ctx context.Context, baseid string, acl, authz
 		if err != nil {
 			return fmt.Errorf("repository: update versions: %w", classify(err))
 		}
-		if len(got) == 0 {
-			return indexd.Errorf(indexd.ErrNotFound, "no record found")
+		if len(got) != len(current) {
+			// Cannot happen while the chain lock is held; never write more
+			// than was authorized.
+			return indexd.Errorf(indexd.ErrConflict, "the version chain changed while the update was being authorized; read it again and retry")
 		}
 		sortRows(got, func(a, b row) bool { return a.at.Before(b.at) || a.at.Equal(b.at) && a.ref.DID < b.ref.DID })
 		for _, x := range got {
@@ -344,6 +416,24 @@ func (s *Store) UpdateAllVersions(ctx context.Context, baseid string, acl, authz
 	})
 	s.afterWrite(err, created)
 	return refs, err
+}
+
+// sameRevs reports whether two chains hold the same dids at the same revs.
+func sameRevs(a, b []Version) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	revs := make(map[string]string, len(a))
+	for _, v := range a {
+		revs[v.DID] = v.Rev
+	}
+	for _, v := range b {
+		if r, ok := revs[v.DID]; !ok || r != v.Rev {
+			return false
+		}
+		delete(revs, v.DID)
+	}
+	return len(revs) == 0
 }
 
 // syncURLs keeps the record_url index table in step with record.urls.

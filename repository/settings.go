@@ -59,15 +59,30 @@ func readSettings(ctx context.Context, q querier) (discovery.Settings, error) {
 // row, and notifies every listening instance, in one transaction. Returns the
 // settings as stored.
 func (s *Store) SetSettings(ctx context.Context, by string, next discovery.Settings) (discovery.Settings, error) {
+	return s.UpdateSettings(ctx, by, func(discovery.Settings) (discovery.Settings, error) { return next, nil })
+}
+
+// UpdateSettings is SetSettings for a change computed from the stored
+// settings: change gets the settings as stored, read under the settings
+// lock, and returns the new ones, so that concurrent partial changes (one
+// sets a flag, another a path list) never undo each other. An error from
+// change aborts the transaction and is returned as is. change runs inside
+// the transaction and must not block.
+func (s *Store) UpdateSettings(ctx context.Context, by string, change func(discovery.Settings) (discovery.Settings, error)) (discovery.Settings, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	var old discovery.Settings
+	var next discovery.Settings
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		if _, err = tx.Exec(ctx, "LOCK TABLE discovery_settings IN EXCLUSIVE MODE"); err != nil {
+		if _, err := tx.Exec(ctx, "LOCK TABLE discovery_settings IN EXCLUSIVE MODE"); err != nil {
 			return fmt.Errorf("repository: lock settings: %w", classify(err))
 		}
-		if old, err = readSettings(ctx, tx); err != nil {
+		old, err := readSettings(ctx, tx)
+		if err != nil {
+			return err
+		}
+		cur := old
+		cur.GlobalDiscoveryAuthz = append([]string{}, old.GlobalDiscoveryAuthz...)
+		if next, err = change(cur); err != nil {
 			return err
 		}
 		next.GlobalDiscoveryAuthz = orEmpty(next.GlobalDiscoveryAuthz)
@@ -90,7 +105,10 @@ func (s *Store) SetSettings(ctx context.Context, by string, next discovery.Setti
 		}
 		return nil
 	})
-	return next, err
+	if err != nil {
+		return discovery.Settings{}, err
+	}
+	return next, nil
 }
 
 // SettingsAudit returns the newest audit rows first.
@@ -113,22 +131,42 @@ func (s *Store) SettingsAudit(ctx context.Context, limit int) ([]SettingsChange,
 	return orEmpty(out), nil
 }
 
-// WatchSettings calls apply with the stored settings now, whenever a change
-// is announced (LISTEN on a dedicated connection), and every poll interval
-// as a safety net; it reconnects after failures and returns when ctx ends.
-func (s *Store) WatchSettings(ctx context.Context, poll time.Duration, apply func(discovery.Settings), onErr func(error)) {
+// SettingsSink receives the settings WatchSettings reads (api.SettingsHolder
+// is one).
+type SettingsSink interface {
+	// Set applies settings read because of a notification; it only ever
+	// moves forward (a higher version).
+	Set(st discovery.Settings)
+	// Epoch is taken before an authoritative re-read and passed to Reset.
+	Epoch() uint64
+	// Reset applies the row as re-read, whatever its version (a database
+	// restored with a lower one), unless the sink changed since epoch.
+	Reset(st discovery.Settings, epoch uint64)
+}
+
+// WatchSettings keeps sink up to date: it re-reads the stored settings now,
+// every poll interval and after every reconnection (authoritative: Reset),
+// and whenever a change is announced (LISTEN on a dedicated connection;
+// forward only: Set). It reconnects after failures and returns when ctx
+// ends.
+func (s *Store) WatchSettings(ctx context.Context, poll time.Duration, sink SettingsSink, onErr func(error)) {
 	if poll <= 0 {
 		poll = 5 * time.Second
 	}
-	refresh := func() {
+	refresh := func(authoritative bool) {
+		epoch := sink.Epoch()
 		st, err := s.Settings(ctx)
 		if err != nil {
 			onErr(err)
 			return
 		}
-		apply(st)
+		if authoritative {
+			sink.Reset(st, epoch)
+		} else {
+			sink.Set(st)
+		}
 	}
-	refresh()
+	refresh(true)
 	for ctx.Err() == nil {
 		err := s.listen(ctx, poll, refresh)
 		if ctx.Err() != nil {
@@ -140,11 +178,11 @@ func (s *Store) WatchSettings(ctx context.Context, poll time.Duration, apply fun
 			return
 		case <-time.After(time.Second):
 		}
-		refresh()
+		refresh(true)
 	}
 }
 
-func (s *Store) listen(ctx context.Context, poll time.Duration, refresh func()) error {
+func (s *Store) listen(ctx context.Context, poll time.Duration, refresh func(authoritative bool)) error {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return err
@@ -160,7 +198,7 @@ func (s *Store) listen(ctx context.Context, poll time.Duration, refresh func()) 
 		defer cancel()
 		_, _ = conn.Exec(c, "UNLISTEN *")
 	}()
-	refresh() // anything missed while connecting
+	refresh(true) // anything missed while connecting
 	for {
 		wctx, cancel := context.WithTimeout(ctx, poll)
 		_, err := conn.Conn().WaitForNotification(wctx)
@@ -172,6 +210,8 @@ func (s *Store) listen(ctx context.Context, poll time.Duration, refresh func()) 
 			conn.Conn().Close(ctx)
 			return err
 		}
-		refresh() // a notification, or the periodic re-read
+		// A notification moves forward only; the periodic re-read is
+		// authoritative.
+		refresh(err != nil)
 	}
 }

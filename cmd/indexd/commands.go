@@ -235,20 +235,27 @@ func cmdSettings(ctx context.Context, args []string, stdout io.Writer, getenv fu
 		return err
 	}
 	defer store.Close()
-	st, err := store.Settings(ctx)
-	if err != nil {
-		return err
-	}
-	if args[0] == "set" {
-		st, err = applySettingArgs(st, args[1:])
-		if err != nil {
+	var st discovery.Settings
+	switch args[0] {
+	case "get":
+		if st, err = store.Settings(ctx); err != nil {
+			return err
+		}
+	case "set":
+		// Validate before touching the database, then apply to the stored
+		// settings as read under the settings lock (a concurrent change of
+		// another key is kept).
+		if _, err := applySettingArgs(discovery.Settings{}, args[1:]); err != nil {
 			return err
 		}
 		who := "cli:" + getenv("USER")
-		if _, err := store.SetSettings(ctx, who, st); err != nil {
+		st, err = store.UpdateSettings(ctx, who, func(cur discovery.Settings) (discovery.Settings, error) {
+			return applySettingArgs(cur, args[1:])
+		})
+		if err != nil {
 			return err
 		}
-	} else if args[0] != "get" {
+	default:
 		return fmt.Errorf("usage: indexd settings get | set KEY=VALUE...")
 	}
 	return json.NewEncoder(stdout).Encode(st)

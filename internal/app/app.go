@@ -98,13 +98,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.stop, a.watching = stop, make(chan struct{})
 	go func() {
 		defer close(a.watching)
-		store.WatchSettings(wctx, cfg.SettingsPoll, func(st discovery.Settings) {
-			old := a.Settings.Get()
-			a.Settings.Set(st)
-			if old.AreRecordsDiscoverable != st.AreRecordsDiscoverable || fmt.Sprint(old.GlobalDiscoveryAuthz) != fmt.Sprint(st.GlobalDiscoveryAuthz) {
-				log.Info("discovery settings changed", "are_records_discoverable", st.AreRecordsDiscoverable, "global_discovery_authz", st.GlobalDiscoveryAuthz)
-			}
-		}, func(err error) { log.Warn("settings watcher", "err", err) })
+		store.WatchSettings(wctx, cfg.SettingsPoll, loggingSink{a.Settings, log},
+			func(err error) { log.Warn("settings watcher", "err", err) })
 	}()
 	return a, nil
 }
@@ -154,4 +149,35 @@ func nonEmptyList(v string) []string {
 		return nil
 	}
 	return []string{v}
+}
+
+// loggingSink is the settings holder, logging every change the watcher
+// applies.
+type loggingSink struct {
+	h   *api.SettingsHolder
+	log *slog.Logger
+}
+
+var _ repository.SettingsSink = loggingSink{}
+
+func (s loggingSink) Set(st discovery.Settings) {
+	old := s.h.Get()
+	s.h.Set(st)
+	s.logChange(old)
+}
+
+func (s loggingSink) Epoch() uint64 { return s.h.Epoch() }
+
+func (s loggingSink) Reset(st discovery.Settings, epoch uint64) {
+	old := s.h.Get()
+	s.h.Reset(st, epoch)
+	s.logChange(old)
+}
+
+func (s loggingSink) logChange(old discovery.Settings) {
+	cur := s.h.Get()
+	if old.AreRecordsDiscoverable != cur.AreRecordsDiscoverable || fmt.Sprint(old.GlobalDiscoveryAuthz) != fmt.Sprint(cur.GlobalDiscoveryAuthz) {
+		s.log.Info("discovery settings changed", "are_records_discoverable", cur.AreRecordsDiscoverable,
+			"global_discovery_authz", cur.GlobalDiscoveryAuthz, "version", cur.Version)
+	}
 }

@@ -3,21 +3,41 @@
 // GET /auth/mapping and POST /auth/request the way Arborist does on the wire
 // (see ARBORIST.md): the same header and body handling, the same status
 // codes and error bodies, and hierarchical grants (a grant on /a covers /a
-// and everything below it, not /ab). Tokens are opaque strings registered
-// with SetUser; any other token is "bad" (400 on mapping, 401 on request).
+// and everything below it, not /ab).
+//
+// Tokens and identity, as Arborist: a token is valid when it is correctly
+// signed and unexpired; the identity is the JWT's context.user.name,
+// matched case-insensitively; grants belong to user names, not to tokens.
+// The double signs tokens with its own key (Token, SignToken); a test that
+// hand-makes tokens registers them as valid with SetUser, saying which user
+// they name. Anything else — a forged signature, an expired or unsigned
+// token, garbage — is a bad token (400 on mapping, 401 on request). A valid
+// token of a user the double has no grants for, or of no user at all (a
+// client-credentials token), gets the anonymous and logged-in grants.
+//
+// A mapping lists every registered descendant (RegisterResources) of a
+// granted path as its own key with the same actions, as Arborist lists
+// registered resources; unregistered descendants are covered but not
+// listed.
 //
 // Faults (SetFault) let tests exercise a down, slow, failing or nonsensical
-// policy service; call counters let them check caching.
+// policy service; HoldRequests holds decisions open; call counters let
+// tests check caching.
 package policytest
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -28,7 +48,7 @@ import (
 	"github.com/datacommons/indexd/discovery"
 )
 
-// Service is the service name grants registered with SetUser,
+// Service is the service name grants registered with SetUser, SetGrants,
 // SetAnonymous and SetLoggedIn apply to.
 const Service = "indexd"
 
@@ -81,20 +101,20 @@ type Action struct {
 	Method  string `json:"method"`
 }
 
-type user struct {
-	name   string
-	grants map[string][]Action
-}
-
 // Server is the Arborist double. Its methods are safe for concurrent use.
 type Server struct {
 	srv       *httptest.Server
 	closeOnce sync.Once
 
+	key []byte // HS256 key of the tokens the double signs
+
 	mu        sync.RWMutex
 	anonymous map[string][]Action
 	loggedIn  map[string][]Action
-	users     map[string]*user // token → user
+	grants    map[string]map[string][]Action // lower-case user name → grants
+	tokens    map[string]string              // registered token → user name ("" for a client)
+	rejected  map[string]bool                // tokens made bad by RemoveUser
+	resources []string                       // registered resource paths
 	fault     Fault
 	delay     time.Duration
 
@@ -104,15 +124,24 @@ type Server struct {
 
 	mappingCalls atomic.Int64
 	requestCalls atomic.Int64
+
+	hold chan struct{} // while not nil, /auth/request waits for it to close
 }
 
 // New starts a double on a loopback port; it is closed when tb's test ends.
 func New(tb testing.TB) *Server {
 	tb.Helper()
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		tb.Fatalf("policytest: signing key: %v", err)
+	}
 	s := &Server{
+		key:       key,
 		anonymous: map[string][]Action{},
 		loggedIn:  map[string][]Action{},
-		users:     map[string]*user{},
+		grants:    map[string]map[string][]Action{},
+		tokens:    map[string]string{},
+		rejected:  map[string]bool{},
 		delay:     DefaultDelay,
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
@@ -131,37 +160,209 @@ func (s *Server) Close() {
 	})
 }
 
-// SetUser registers token as a valid token of username with the given
-// grants (path → methods on service indexd), replacing what the token had.
-// username may be empty (a token of a client, not a user). Grants are in
-// addition to the anonymous and logged-in groups'.
+// SetUser registers token as a valid token (as if correctly signed) of the
+// user username, and sets that user's grants (path → methods on service
+// indexd), replacing the user's previous grants; every token of the user
+// (any case of the name) has them. An empty username means the user the
+// token's context.user.name claim names, if it is a JWT that has one;
+// otherwise the token is a client's, which Arborist gives no grants of its
+// own (grants must then be empty). Grants are in addition to the anonymous
+// and logged-in groups'. A token made bad by RemoveUser is valid again.
 func (s *Server) SetUser(token, username string, grants map[string][]string) {
 	s.SetUserActions(token, username, toActions(grants))
 }
 
 // SetUserActions is SetUser with explicit {service, method} actions.
 func (s *Server) SetUserActions(token, username string, grants map[string][]Action) {
+	if username == "" {
+		username, _ = userOf(token)
+	}
+	if username == "" && len(grants) > 0 {
+		panic("policytest: grants for a token that names no user (Arborist gives a client token only the anonymous and logged-in grants)")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.users[token] = &user{name: username, grants: copyActions(grants)}
-}
-
-// RevokeAll removes every grant of token's user; the token stays valid and
-// keeps the anonymous and logged-in grants.
-func (s *Server) RevokeAll(token string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if u, ok := s.users[token]; ok {
-		u.grants = map[string][]Action{}
+	s.tokens[token] = username
+	delete(s.rejected, token)
+	if username != "" {
+		s.grants[strings.ToLower(username)] = copyActions(grants)
 	}
 }
 
-// RemoveUser makes token unknown: from now on it is a bad token (as if it
-// had expired).
+// SetGrants sets the grants of a user (path → indexd methods), whatever
+// token names it (e.g. one made by Token).
+func (s *Server) SetGrants(username string, grants map[string][]string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.grants[strings.ToLower(username)] = toActions(grants)
+}
+
+// RevokeAll removes every grant of the user token names; the token stays
+// valid and keeps the anonymous and logged-in grants.
+func (s *Server) RevokeAll(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if name, ok := s.identify(token); ok && name != "" {
+		delete(s.grants, strings.ToLower(name))
+	}
+}
+
+// RemoveUser makes token bad from now on (as if it had expired): 400 on
+// mapping, 401 on request. The user's grants stay (other tokens of the
+// user keep them); SetUser makes the token valid again.
 func (s *Server) RemoveUser(token string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.users, token)
+	s.rejected[token] = true
+}
+
+// RegisterResources registers resource paths (normalized). A mapping lists
+// every registered path below a granted one as its own key with the
+// granted actions, as Arborist does.
+func (s *Server) RegisterResources(paths ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range paths {
+		p = discovery.NormalizePath(p)
+		if !slices.Contains(s.resources, p) {
+			s.resources = append(s.resources, p)
+		}
+	}
+}
+
+// Token returns a token of user name, signed by the double and valid for
+// ttl (claims sub, context.user.name, scope openid, iat, exp). An empty
+// name makes a client-credentials token (no user).
+func (s *Server) Token(name string, ttl time.Duration) string {
+	now := time.Now()
+	claims := map[string]any{"iat": now.Unix(), "exp": now.Add(ttl).Unix(), "scope": []string{"openid"}}
+	if name != "" {
+		claims["sub"] = name
+		claims["context"] = map[string]any{"user": map[string]any{"name": name}}
+	}
+	return s.SignToken(claims)
+}
+
+// SignToken returns an HS256 JWT of claims signed by the double's key. The
+// double accepts it only if it has a numeric exp in the future and the
+// openid scope, as Arborist.
+func (s *Server) SignToken(claims map[string]any) string {
+	enc := base64.RawURLEncoding.EncodeToString
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		panic(fmt.Sprintf("policytest: claims: %v", err))
+	}
+	signing := enc([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." + enc(payload)
+	mac := hmac.New(sha256.New, s.key)
+	mac.Write([]byte(signing))
+	return signing + "." + enc(mac.Sum(nil))
+}
+
+// identify decides whether token is valid and whom it names ("" for a
+// client token). Call with s.mu held.
+func (s *Server) identify(token string) (string, bool) {
+	if token == "" || s.rejected[token] {
+		return "", false
+	}
+	if name, ok := s.tokens[token]; ok {
+		return name, true
+	}
+	claims, ok := s.verify(token)
+	if !ok {
+		return "", false
+	}
+	return nameIn(claims), true
+}
+
+// verify checks the double's own signature, exp and scope.
+func (s *Server) verify(token string) (map[string]any, bool) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return nil, false
+	}
+	hdr, err1 := base64.RawURLEncoding.DecodeString(parts[0])
+	sig, err2 := base64.RawURLEncoding.DecodeString(parts[2])
+	if err1 != nil || err2 != nil {
+		return nil, false
+	}
+	var h struct {
+		Alg string `json:"alg"`
+	}
+	if json.Unmarshal(hdr, &h) != nil || h.Alg != "HS256" {
+		return nil, false
+	}
+	mac := hmac.New(sha256.New, s.key)
+	mac.Write([]byte(parts[0] + "." + parts[1]))
+	if !hmac.Equal(sig, mac.Sum(nil)) {
+		return nil, false
+	}
+	claims, ok := decodeClaims(parts[1])
+	if !ok {
+		return nil, false
+	}
+	exp, ok := claims["exp"].(float64)
+	if !ok || time.Now().After(time.Unix(int64(exp), 0)) {
+		return nil, false
+	}
+	scopes, _ := claims["scope"].([]any)
+	if !slices.Contains(scopes, any("openid")) {
+		return nil, false
+	}
+	return claims, true
+}
+
+// userOf reads context.user.name from a JWT without verifying it.
+func userOf(token string) (string, bool) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return "", false
+	}
+	claims, ok := decodeClaims(parts[1])
+	if !ok {
+		return "", false
+	}
+	name := nameIn(claims)
+	return name, name != ""
+}
+
+func decodeClaims(seg string) (map[string]any, bool) {
+	raw, err := base64.RawURLEncoding.DecodeString(seg)
+	if err != nil {
+		return nil, false
+	}
+	var claims map[string]any
+	if json.Unmarshal(raw, &claims) != nil {
+		return nil, false
+	}
+	return claims, true
+}
+
+// nameIn is the claim context.user.name, Arborist's identity.
+func nameIn(claims map[string]any) string {
+	ctx, _ := claims["context"].(map[string]any)
+	u, _ := ctx["user"].(map[string]any)
+	name, _ := u["name"].(string)
+	return name
+}
+
+// grantsOf is the union of the anonymous, logged-in and user grants of a
+// valid token's user. Call with s.mu held.
+func (s *Server) grantsOf(name string) map[string][]Action {
+	return mergeGrants(s.anonymous, s.loggedIn, s.grants[strings.ToLower(name)])
+}
+
+// withDescendants lists every registered resource strictly below a granted
+// path as its own key with that path's actions. Call with s.mu held.
+func (s *Server) withDescendants(grants map[string][]Action) map[string][]Action {
+	extra := map[string][]Action{}
+	for g, actions := range grants {
+		for _, r := range s.resources {
+			if r != discovery.NormalizePath(g) && discovery.Covers(g, r) {
+				extra[r] = append(extra[r], actions...)
+			}
+		}
+	}
+	return mergeGrants(grants, extra)
 }
 
 // SetAnonymous sets the anonymous group's grants (path → indexd methods).
@@ -191,6 +392,30 @@ func (s *Server) SetDelay(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.delay = d
+}
+
+// HoldRequests makes every /auth/request that arrives from now on wait,
+// before it is judged, until the returned release function is called (or
+// the client gives up). With RequestCalls a test can tell when a write is
+// inside its authorization window and change the data meanwhile, to prove
+// that the write is judged on the state it was authorized for. release is
+// idempotent; New's cleanup does not call it.
+func (s *Server) HoldRequests() (release func()) {
+	gate := make(chan struct{})
+	s.mu.Lock()
+	s.hold = gate
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			if s.hold == gate {
+				s.hold = nil
+			}
+			s.mu.Unlock()
+			close(gate)
+		})
+	}
 }
 
 // MappingCalls counts requests to /auth/mapping, faulty or not.
@@ -263,6 +488,16 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		if s.injectFault(w, r) {
 			return
 		}
+		s.mu.RLock()
+		gate := s.hold
+		s.mu.RUnlock()
+		if gate != nil {
+			select {
+			case <-gate:
+			case <-r.Context().Done():
+				return
+			}
+		}
 		s.handleRequest(w, r)
 	default:
 		writeError(w, http.StatusNotFound, "not found")
@@ -324,20 +559,20 @@ func (s *Server) handleMapping(w http.ResponseWriter, r *http.Request) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if authz == "" {
-		writeJSON(w, http.StatusOK, mergeGrants(s.anonymous))
+		writeJSON(w, http.StatusOK, s.withDescendants(mergeGrants(s.anonymous)))
 		return
 	}
 	// Arborist trims exactly these two prefixes; anything else (including
 	// "BEARER ") stays part of the token and fails to decode.
 	token := strings.TrimPrefix(authz, "Bearer ")
 	token = strings.TrimPrefix(token, "bearer ")
-	u, ok := s.users[token]
+	name, ok := s.identify(token)
 	if !ok {
 		writeJSON(w, http.StatusBadRequest,
 			"tried to get username from jwt, but jwt decode failed: error decoding token: token is not valid (policytest)")
 		return
 	}
-	writeJSON(w, http.StatusOK, mergeGrants(s.anonymous, s.loggedIn, u.grants))
+	writeJSON(w, http.StatusOK, s.withDescendants(s.grantsOf(name)))
 }
 
 // mergeGrants unions grant sets per path, dropping duplicate actions.
@@ -395,12 +630,12 @@ func (s *Server) handleRequest(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.RUnlock()
 	grants := s.anonymous
 	if hasUser {
-		u, ok := s.users[token]
+		name, ok := s.identify(token)
 		if !ok {
 			writeError(w, http.StatusUnauthorized, "error decoding token: token is not valid (policytest)")
 			return
 		}
-		grants = mergeGrants(s.anonymous, s.loggedIn, u.grants)
+		grants = s.grantsOf(name)
 	}
 	auth := true
 	for _, q := range reqs {

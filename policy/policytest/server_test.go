@@ -2,6 +2,7 @@ package policytest_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -351,5 +352,142 @@ func TestCounters(t *testing.T) {
 	s.ResetCounters()
 	if s.MappingCalls() != 0 || s.RequestCalls() != 0 {
 		t.Fatal("ResetCounters did not reset")
+	}
+}
+
+// TestIdentityAsArborist: grants belong to the user the JWT's
+// context.user.name names (case-insensitively), not to a token; a valid
+// token of a user without grants, or of no user, gets the anonymous and
+// logged-in mapping; forged, expired and scope-less tokens are bad.
+func TestIdentityAsArborist(t *testing.T) {
+	s := newServer(t)
+	s.SetGrants("Bob", map[string][]string{"/programs/bob": {"read", "update"}})
+	base := []string{"/programs/open", "/programs/public"}
+	other := policytest.New(t) // another Arborist: its key is not trusted here
+	enc := func(v string) string { return base64.RawURLEncoding.EncodeToString([]byte(v)) }
+	tests := []struct {
+		name     string
+		token    string
+		status   int
+		wantKeys []string
+		auth     bool // POST /auth/request: update on /programs/bob/x
+	}{
+		{"signed token of a user with grants", s.Token("Bob", time.Hour), 200, []string{"/programs/bob", "/programs/open", "/programs/public"}, true},
+		{"user names match case-insensitively", s.Token("bOB", time.Hour), 200, []string{"/programs/bob", "/programs/open", "/programs/public"}, true},
+		{"alice's grants reach every token of alice", s.Token("ALICE", time.Hour), 200, []string{"/programs/open", "/programs/p1", "/programs/p2", "/programs/public"}, false},
+		{"valid token of an unknown user", s.Token("carol", time.Hour), 200, base, false},
+		{"client-credentials token", s.Token("", time.Hour), 200, base, false},
+		{"expired", s.Token("Bob", -time.Minute), 400, nil, false},
+		{"no openid scope", s.SignToken(map[string]any{"exp": time.Now().Add(time.Hour).Unix(), "context": map[string]any{"user": map[string]any{"name": "Bob"}}}), 400, nil, false},
+		{"no exp", s.SignToken(map[string]any{"scope": []string{"openid"}, "context": map[string]any{"user": map[string]any{"name": "Bob"}}}), 400, nil, false},
+		{"signed by another key", other.Token("Bob", time.Hour), 400, nil, false},
+		{"unsigned", enc(`{"alg":"none"}`) + "." + strings.Split(s.Token("Bob", time.Hour), ".")[1] + ".", 400, nil, false},
+		{"garbage", "not-a-jwt", 400, nil, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := do(t, http.MethodGet, s.URL()+"/auth/mapping", "Bearer "+tc.token, "")
+			if r.status != tc.status {
+				t.Fatalf("mapping: status %d, want %d (body %s)", r.status, tc.status, r.body)
+			}
+			wantReq := 200
+			if tc.status != 200 {
+				wantReq = 401
+			} else if got := keys(decodeMapping(t, r.body)); !reflect.DeepEqual(got, tc.wantKeys) {
+				t.Fatalf("keys %v, want %v", got, tc.wantKeys)
+			}
+			q := do(t, http.MethodPost, s.URL()+"/auth/request", "", authBody(tc.token, rq("/programs/bob/x", "update")))
+			if q.status != wantReq {
+				t.Fatalf("request: status %d, want %d (body %s)", q.status, wantReq, q.body)
+			}
+			if wantReq == 200 {
+				var out map[string]any
+				if err := json.Unmarshal(q.body, &out); err != nil || out["auth"] != tc.auth {
+					t.Fatalf("request: %s, want auth %v", q.body, tc.auth)
+				}
+			}
+		})
+	}
+
+	t.Run("SetUser keys grants by user name", func(t *testing.T) {
+		s.SetUser("tok-dave-1", "Dave", map[string][]string{"/programs/d": {"read"}})
+		for _, tok := range []string{"tok-dave-1", s.Token("dave", time.Hour)} {
+			m := decodeMapping(t, do(t, http.MethodGet, s.URL()+"/auth/mapping", "Bearer "+tok, "").body)
+			if _, ok := m["/programs/d"]; !ok {
+				t.Fatalf("token %.20s of dave lacks dave's grant: %v", tok, keys(m))
+			}
+		}
+		s.RevokeAll("tok-dave-1")
+		m := decodeMapping(t, do(t, http.MethodGet, s.URL()+"/auth/mapping", "Bearer "+s.Token("DAVE", time.Hour), "").body)
+		if !reflect.DeepEqual(keys(m), base) {
+			t.Fatalf("after RevokeAll through one token, another token of the user has %v", keys(m))
+		}
+	})
+	t.Run("SetUser without a name reads context.user.name", func(t *testing.T) {
+		claims := enc(`{"exp":9999999999,"context":{"user":{"name":"Erin"}}}`)
+		hand := enc(`{"alg":"RS256"}`) + "." + claims + ".c2ln"
+		s.SetUser(hand, "", map[string][]string{"/programs/e": {"read"}})
+		m := decodeMapping(t, do(t, http.MethodGet, s.URL()+"/auth/mapping", "Bearer "+s.Token("erin", time.Hour), "").body)
+		if _, ok := m["/programs/e"]; !ok {
+			t.Fatalf("erin's grant missing: %v", keys(m))
+		}
+	})
+	t.Run("RemoveUser makes one token bad, SetUser makes it good again", func(t *testing.T) {
+		s.RemoveUser("tok-alice")
+		if r := do(t, http.MethodGet, s.URL()+"/auth/mapping", "Bearer tok-alice", ""); r.status != 400 {
+			t.Fatalf("removed token: %d", r.status)
+		}
+		if r := do(t, http.MethodGet, s.URL()+"/auth/mapping", "Bearer "+s.Token("alice", time.Hour), ""); r.status != 200 {
+			t.Fatalf("another token of the user: %d", r.status)
+		}
+		s.SetUser("tok-alice", "alice", map[string][]string{"/programs/p1": {"read"}})
+		if r := do(t, http.MethodGet, s.URL()+"/auth/mapping", "Bearer tok-alice", ""); r.status != 200 {
+			t.Fatalf("restored token: %d", r.status)
+		}
+	})
+	t.Run("client tokens carry no grants of their own", func(t *testing.T) {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("SetUser with grants for a token naming no user did not panic")
+			}
+		}()
+		s.SetUser("tok-client", "", map[string][]string{"/programs/c": {"read"}})
+	})
+}
+
+// TestMappingListsRegisteredDescendants: every registered resource below a
+// granted path is its own key with the granted actions (merged with its own
+// grants); unregistered descendants and look-alike siblings are not listed.
+func TestMappingListsRegisteredDescendants(t *testing.T) {
+	s := newServer(t)
+	s.RegisterResources("/programs/p1/projects/a", "/programs/p1/projects/a/studies/s1/", "/programs/p10", "/programs/p1x/projects/b", "/programs/open/projects/o")
+	s.SetUser("tok-alice", "alice", map[string][]string{
+		"/programs/p1":            {"read"},
+		"/programs/p1/projects/a": {"create"},
+	})
+	m := decodeMapping(t, do(t, http.MethodGet, s.URL()+"/auth/mapping", "Bearer tok-alice", "").body)
+	want := map[string][]string{
+		"/programs/open":                     {"read"},
+		"/programs/open/projects/o":          {"read"},
+		"/programs/public":                   {"read"},
+		"/programs/p1":                       {"read"},
+		"/programs/p1/projects/a":            {"create", "read"},
+		"/programs/p1/projects/a/studies/s1": {"create", "read"},
+	}
+	if len(m) != len(want) {
+		t.Fatalf("keys %v, want %v", keys(m), want)
+	}
+	for path, methods := range want {
+		var got []string
+		for _, a := range m[path] {
+			got = append(got, a.Method)
+		}
+		if !reflect.DeepEqual(got, methods) {
+			t.Fatalf("%s: methods %v, want %v (mapping %v)", path, got, methods, m)
+		}
+	}
+	anon := decodeMapping(t, do(t, http.MethodGet, s.URL()+"/auth/mapping", "", "").body)
+	if got := keys(anon); !reflect.DeepEqual(got, []string{"/programs/open", "/programs/open/projects/o"}) {
+		t.Fatalf("anonymous keys %v", got)
 	}
 }
