@@ -170,13 +170,14 @@ func checkQueryText(q url.Values) error {
 	return nil
 }
 
-// single returns the last value of a parameter (as Flask does).
+// single returns the first value of a parameter, as indexd reads it
+// (Flask's request.args.get, a werkzeug MultiDict, answers the first).
 func single(q url.Values, k string) (string, bool) {
 	vs, ok := q[k]
 	if !ok || len(vs) == 0 {
 		return "", false
 	}
-	return vs[len(vs)-1], true
+	return vs[0], true
 }
 
 func splitList(v string) []string {

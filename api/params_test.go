@@ -43,7 +43,7 @@ func TestParseListQuery(t *testing.T) {
 	}{
 		{"limit=0", func(f *indexd.ListFilter, lq *listQuery) { f.Limit, lq.LimitGiven = 0, true }},
 		{"limit=1024", func(f *indexd.ListFilter, lq *listQuery) { f.Limit, lq.LimitGiven = 1024, true }},
-		{"limit=5&limit=7", func(f *indexd.ListFilter, lq *listQuery) { f.Limit, lq.LimitGiven = 7, true }}, // last wins, as Flask
+		{"limit=5&limit=7", func(f *indexd.ListFilter, lq *listQuery) { f.Limit, lq.LimitGiven = 5, true }}, // first wins, as Flask (werkzeug MultiDict.get)
 		{"start=abc", func(f *indexd.ListFilter, _ *listQuery) { f.Start = "abc" }},
 		{"start=", func(*indexd.ListFilter, *listQuery) {}},
 		{"cursor=" + cursor, func(f *indexd.ListFilter, lq *listQuery) { f.Start, lq.Cursor = "dg.X/abc", cursor }},
