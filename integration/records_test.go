@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"reflect"
 	"regexp"
 	"strings"
@@ -878,6 +879,54 @@ func TestRecordsURLQueries(t *testing.T) {
 		ixErrIs(t, e.Do(http.MethodGet, "/_query/urls/metadata/q?key=state&value=x&include=a", "", nil), http.StatusBadRequest, `unknown query parameter "include"`)
 		ixErrIs(t, e.Do(http.MethodGet, "/_query/urls/metadata/q?key=state&value=x&offset=100001", "", nil), http.StatusBadRequest, "offset may not pass 100000 records")
 	})
+}
+
+// TestRecordsURLQueriesLiteral: search terms are literal text, whatever
+// they hold — LIKE wildcards (% and _) and backslashes in include=, quotes
+// and jsonpath syntax in a metadata key or value — and short include terms
+// (fewer than three characters, which the trigram index cannot serve) still
+// find their records.
+func TestRecordsURLQueriesLiteral(t *testing.T) {
+	t.Parallel()
+	e := Start(t)
+	w := e.Writer()
+	mk := func(did, u string, um map[string]string) {
+		b := Rec(did, "/programs/p1")
+		b["urls"] = []string{u}
+		b["urls_metadata"] = map[string]any{u: um}
+		ixRef(t, e.Do(http.MethodPost, "/index", w, b), http.StatusOK)
+	}
+	mk("lit-1", `s3://b/a_b%c\\d`, map[string]string{`we"ird key`: `$.* ? (@ == "x")`})
+	mk("lit-2", "s3://b/aXbYc", map[string]string{"plain": "v"})
+	dids := func(path string) string {
+		t.Helper()
+		var out []map[string]any
+		e.Do(http.MethodGet, path, "", nil).MustStatus(t, http.StatusOK).JSON(t, &out)
+		var ds []string
+		for _, m := range out {
+			ds = append(ds, m["did"].(string))
+		}
+		return strings.Join(ds, ",")
+	}
+	for _, c := range []struct{ include, want string }{
+		{"a_b%c", "lit-1"}, // not a pattern: aXbYc does not match
+		{`c\\d`, "lit-1"},
+		{"_", "lit-1"},
+		{"%", "lit-1"},
+		{"aX", "lit-2"},
+		{"s3://b/a", "lit-1,lit-2"},
+		{"nothing", ""},
+	} {
+		if got := dids("/_query/urls/q?include=" + url.QueryEscape(c.include)); got != c.want {
+			t.Errorf("include=%q: %q, want %q", c.include, got, c.want)
+		}
+	}
+	if got := dids("/_query/urls/metadata/q?key=" + url.QueryEscape(`we"ird key`) + "&value=" + url.QueryEscape(`$.* ? (@ == "x")`)); got != "lit-1" {
+		t.Errorf("metadata with jsonpath syntax: %q", got)
+	}
+	if got := dids("/_query/urls/metadata/q?key=plain&value=V"); got != "" {
+		t.Errorf("metadata values compare exactly: %q", got)
+	}
 }
 
 func TestRecordsServiceEndpoints(t *testing.T) {

@@ -2,7 +2,9 @@ package repository
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strings"
 
 	sq "github.com/Masterminds/squirrel"
 	"github.com/jackc/pgx/v5"
@@ -99,7 +101,9 @@ func (s *Store) QueryURLs(ctx context.Context, dc discovery.Context, uq indexd.U
 	// matches a URL query (not even exclude=).
 	w := sq.And{vis, sq.Expr("cardinality(r.urls) > 0")}
 	if uq.Include != "" {
-		w = append(w, sq.Expr("EXISTS (SELECT 1 FROM unnest(r.urls) x WHERE strpos(x, ?) > 0)", uq.Include))
+		// The url rows (record_url, kept equal to record.urls) through
+		// their trigram index.
+		w = append(w, sq.Expr(`r.did IN (SELECT ru.did FROM record_url ru WHERE ru.url LIKE ? ESCAPE '\')`, "%"+escapeLike(uq.Include)+"%"))
 	}
 	if uq.Exclude != "" {
 		w = append(w, sq.Expr("NOT EXISTS (SELECT 1 FROM unnest(r.urls) x WHERE strpos(x, ?) > 0)", uq.Exclude))
@@ -120,7 +124,13 @@ func (s *Store) QueryURLMetadata(ctx context.Context, dc discovery.Context, uq i
 	if err != nil {
 		return nil, err
 	}
-	w := sq.And{vis, sq.Expr("e.value ->> ? = ?", uq.Key, uq.Value)}
+	// The jsonpath test is what the GIN index on urls_metadata serves; the
+	// lateral rows then name the matching urls exactly.
+	path, err := urlsMetadataPath(uq.Key, uq.Value)
+	if err != nil {
+		return nil, err
+	}
+	w := sq.And{vis, sq.Expr("r.urls_metadata @@ ?::jsonpath", path), sq.Expr("e.value ->> ? = ?", uq.Key, uq.Value)}
 	if uq.URL != "" {
 		w = append(w, sq.Expr("strpos(e.key, ?) > 0", uq.URL))
 	}
@@ -129,6 +139,27 @@ func (s *Store) QueryURLMetadata(ctx context.Context, dc discovery.Context, uq i
 		JoinClause("CROSS JOIN LATERAL jsonb_each(r.urls_metadata) AS e").Where(w).
 		OrderBy(colDID, "array_position(r.urls, e.key)", "e.key")
 	return s.queryMatches(ctx, pageOf(b, uq), true)
+}
+
+// escapeLike escapes LIKE's wildcards (and its escape character) so that s
+// matches as a plain substring.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// urlsMetadataPath is the jsonpath predicate "some url's metadata has key =
+// value": $.*."key" == "value", the key and value as jsonpath string
+// literals (JSON string syntax, which jsonpath reads alike).
+func urlsMetadataPath(key, value string) (string, error) {
+	k, err := json.Marshal(key)
+	if err != nil {
+		return "", fmt.Errorf("repository: encode metadata key: %w", err)
+	}
+	v, err := json.Marshal(value)
+	if err != nil {
+		return "", fmt.Errorf("repository: encode metadata value: %w", err)
+	}
+	return "$.*." + string(k) + " == " + string(v), nil
 }
 
 func versionedClause(v *bool) []sq.Sqlizer {
