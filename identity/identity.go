@@ -133,7 +133,9 @@ type Authenticator struct {
 	// verified remembers (user, password, stored hash) triples that passed
 	// bcrypt recently, keyed by their SHA-256: a repeat request skips the
 	// deliberate slowness of bcrypt, while a deleted user or a changed
-	// password (a different stored hash) misses at once.
+	// password (a different stored hash) misses at once. It also remembers
+	// verified bearer tokens (key "jwt:" + SHA-256 of the token) until
+	// min(tokenTTL, exp).
 	verified *gocache.Cache
 
 	jwks        *jwk.Cache
@@ -327,10 +329,38 @@ func jwtShaped(s string) bool {
 	return dots == 2 && segLen > 0
 }
 
+// tokenTTL bounds how long a verified bearer token is remembered (never
+// past its exp): a repeat request skips parsing and the signature check.
+// A key removed from the JWKS stops tokens it signed within this time.
+const tokenTTL = time.Minute
+
 func (a *Authenticator) bearer(ctx context.Context, token string) (policy.Caller, error) {
 	if !jwtShaped(token) {
 		return policy.Caller{}, unauthenticated("bearer token is not a JWT")
 	}
+	key := "jwt:" + tokenKey(token)
+	if c, ok := a.verified.Get(key); ok {
+		return c.(policy.Caller), nil
+	}
+	c, err := a.verifyBearer(ctx, token)
+	if err != nil {
+		return policy.Caller{}, err // failures are never remembered
+	}
+	// A second short of exp, so the entry never outlives the token.
+	if ttl := min(tokenTTL, time.Until(c.ExpiresAt)-time.Second); !c.ExpiresAt.IsZero() && ttl > 0 {
+		a.verified.Set(key, c, ttl)
+	}
+	return c, nil
+}
+
+// tokenKey is the hex SHA-256 of a token: the cache never holds the token.
+func tokenKey(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:])
+}
+
+// verifyBearer parses and checks a bearer token.
+func (a *Authenticator) verifyBearer(ctx context.Context, token string) (policy.Caller, error) {
 	// Look at the header first: alg "none" is never acceptable, and the
 	// JWKS mode needs the kid.
 	msg, err := jws.ParseString(token)

@@ -20,11 +20,32 @@ import (
 //go:embed *.sql
 var files embed.FS
 
-// Up applies every pending migration to the database behind pool.
+// Up applies every pending migration to the database behind pool. It
+// runs on a connection of its own (see ownDB): a migration that rewrites
+// or indexes a large table runs for minutes, bounded by ctx instead of the
+// service's statement_timeout.
 func Up(ctx context.Context, pool *pgxpool.Pool) error {
-	db := stdlib.OpenDBFromPool(pool)
-	defer db.Close()
+	db, closeDB, err := ownDB(ctx, pool)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
 	return up(ctx, db)
+}
+
+// ownDB opens one connection to pool's database, made from pool's
+// configuration without its statement_timeout, so that neither the
+// migrations are cut short nor the pool's connections are changed.
+func ownDB(ctx context.Context, pool *pgxpool.Pool) (*sql.DB, func(), error) {
+	cfg := pool.Config() // a copy
+	cfg.MinConns, cfg.MaxConns = 0, 1
+	cfg.ConnConfig.RuntimeParams["statement_timeout"] = "0"
+	own, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("migrations: connect: %w", err)
+	}
+	db := stdlib.OpenDBFromPool(own)
+	return db, func() { db.Close(); own.Close() }, nil
 }
 
 func up(ctx context.Context, db *sql.DB) error {
@@ -40,8 +61,11 @@ func up(ctx context.Context, db *sql.DB) error {
 
 // Version reports the highest applied migration version.
 func Version(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
-	db := stdlib.OpenDBFromPool(pool)
-	defer db.Close()
+	db, closeDB, err := ownDB(ctx, pool)
+	if err != nil {
+		return 0, err
+	}
+	defer closeDB()
 	p, err := goose.NewProvider(goose.DialectPostgres, db, files)
 	if err != nil {
 		return 0, fmt.Errorf("migrations: load: %w", err)
