@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,196 +12,104 @@ import (
 
 	"github.com/datacommons/indexd"
 	"github.com/datacommons/indexd/discovery"
-	"github.com/datacommons/indexd/policy"
-	"github.com/datacommons/indexd/repository"
+	"github.com/datacommons/indexd/policy/policytest"
 )
-
-// ---- fakes: enough of Store, policy.Service and Authenticator for DRS ----
-
-type drsFakeStore struct {
-	Store // nil: any other method panics, so a test notices an unexpected call
-	recs  []indexd.Record
-}
-
-func (f *drsFakeStore) visible(dc discovery.Context, r *indexd.Record) bool {
-	return discovery.Visible(dc, r.Authz)
-}
-
-func (f *drsFakeStore) GetRecord(_ context.Context, dc discovery.Context, cands []string) (*indexd.Record, error) {
-	for _, c := range cands {
-		for i := range f.recs {
-			if f.recs[i].DID == c {
-				if !f.visible(dc, &f.recs[i]) {
-					return nil, indexd.Errorf(indexd.ErrNotVisible, "record not visible")
-				}
-				r := f.recs[i]
-				return &r, nil
-			}
-		}
-	}
-	return nil, indexd.Errorf(indexd.ErrNotFound, "no record found")
-}
-
-func (f *drsFakeStore) GetRecords(_ context.Context, dc discovery.Context, dids []string, _ repository.ListOptions) ([]indexd.Record, error) {
-	out := []indexd.Record{}
-	for _, r := range f.recs {
-		for _, d := range dids {
-			if r.DID == d && f.visible(dc, &r) {
-				out = append(out, r)
-			}
-		}
-	}
-	return out, nil
-}
-
-func (f *drsFakeStore) ListRecords(_ context.Context, dc discovery.Context, fl indexd.ListFilter, _ repository.ListOptions) (indexd.Page, error) {
-	p := indexd.Page{Records: []indexd.Record{}}
-	for _, r := range f.recs {
-		if r.DID > fl.Start && f.visible(dc, &r) {
-			if len(p.Records) == fl.Limit {
-				p.Next = p.Records[len(p.Records)-1].DID
-				break
-			}
-			p.Records = append(p.Records, r)
-		}
-	}
-	return p, nil
-}
-
-func (f *drsFakeStore) Stats(_ context.Context, dc discovery.Context, opt repository.StatsOptions) (indexd.Stats, error) {
-	var st indexd.Stats
-	for _, r := range f.recs {
-		if f.visible(dc, &r) && (!opt.OnlyObjects || r.IsDRSObject()) {
-			st.FileCount++
-			if r.Size != nil {
-				st.TotalFileSize += *r.Size
-			}
-		}
-	}
-	return st, nil
-}
-
-// drsFakePolicy grants per token: path → methods (hierarchical).
-type drsFakePolicy struct {
-	grants map[string]map[string][]string
-	calls  int
-	fail   bool
-}
-
-func (p *drsFakePolicy) Mapping(_ context.Context, c policy.Caller) (policy.Mapping, error) {
-	if p.fail {
-		return nil, policy.ErrUnavailable
-	}
-	m := policy.Mapping{}
-	for path, methods := range p.grants[c.Token] {
-		for _, meth := range methods {
-			m[path] = append(m[path], policy.Action{Service: "indexd", Method: meth})
-		}
-	}
-	return m, nil
-}
-
-func (p *drsFakePolicy) Authorize(_ context.Context, c policy.Caller, reqs []policy.Request) (bool, error) {
-	p.calls++
-	if p.fail {
-		return false, policy.ErrUnavailable
-	}
-	for _, r := range reqs {
-		ok := false
-		for path, methods := range p.grants[c.Token] {
-			for _, m := range methods {
-				if (m == r.Method || m == "*") && discovery.Covers(path, r.Resource) {
-					ok = true
-				}
-			}
-		}
-		if !ok {
-			return false, nil
-		}
-	}
-	return true, nil
-}
-
-type drsFakeAuthn struct{}
-
-func (drsFakeAuthn) Authenticate(_ context.Context, h string) (policy.Caller, error) {
-	switch {
-	case h == "":
-		return policy.Caller{}, nil
-	case h == "Basic admin":
-		return policy.Caller{BasicAdmin: true, Username: "admin"}, nil
-	case strings.HasPrefix(h, "Bearer ") && h != "Bearer bad":
-		return policy.Caller{Token: strings.TrimPrefix(h, "Bearer ")}, nil
-	}
-	return policy.Caller{}, indexd.ErrUnauthenticated
-}
 
 func drsPtr[T any](v T) *T { return &v }
 
-func drsFixture() []indexd.Record {
-	t0 := time.Date(2024, 1, 2, 3, 4, 5, 600000000, time.UTC)
-	return []indexd.Record{
+// drsT0 is the fixture's content dates (fractional seconds on purpose).
+var drsT0 = time.Date(2024, 1, 2, 3, 4, 5, 600000000, time.UTC)
+
+// drsFixture is created through the store by newDRSHarness. dg.T/a1 and
+// dg.T/blank are under /programs/p1/projects/a, dg.T/b2 under
+// /programs/p2, open has no authz; dg.T/blank is not a DRS object.
+func drsFixture() []indexd.NewRecord {
+	return []indexd.NewRecord{
 		{
-			DID: "dg.T/a1", BaseID: "b1", Rev: "r1", Size: drsPtr(int64(10)), FileName: drsPtr("a.bam"), Version: drsPtr("v1"),
-			Description: drsPtr("desc"), CreatedDate: t0, UpdatedDate: t0.Add(time.Hour),
-			Hashes: indexd.ObjectOf(map[string]string{"md5": strings.Repeat("a", 32), "sha256": strings.Repeat("b", 64), "crc": "0badc0de"}),
+			DID: "dg.T/a1", BaseID: "b1", Size: drsPtr(int64(10)), FileName: drsPtr("a.bam"), Version: drsPtr("v1"),
+			Description: drsPtr("desc"), ContentCreatedDate: drsPtr(drsT0), ContentUpdatedDate: drsPtr(drsT0.Add(time.Hour)),
+			Hashes: map[string]string{"md5": strings.Repeat("a", 32), "sha256": strings.Repeat("b", 64), "crc": "0badc0de"},
 			URLs:   []string{"s3://bkt/a", "https://h/a", "s3://bkt2/a", "http://h/a", "az://c/a", "gs://g/a"},
 			Authz:  []string{"/programs/p1/projects/a"}, Aliases: []string{"al-1"},
 		},
-		{DID: "dg.T/blank", BaseID: "b2", Rev: "r2", CreatedDate: t0, UpdatedDate: t0, Authz: []string{"/programs/p1/projects/a"}},
+		{DID: "dg.T/blank", BaseID: "b2", Authz: []string{"/programs/p1/projects/a"}},
 		{
-			DID: "dg.T/b2", BaseID: "b3", Rev: "r3", Size: drsPtr(int64(5)), CreatedDate: t0, UpdatedDate: t0,
-			Hashes: indexd.ObjectOf(map[string]string{"md5": strings.Repeat("c", 32)}), URLs: []string{"gs://g/b"}, Authz: []string{"/programs/p2"},
+			DID: "dg.T/b2", BaseID: "b3", Size: drsPtr(int64(5)),
+			Hashes: map[string]string{"md5": strings.Repeat("c", 32)}, URLs: []string{"gs://g/b"}, Authz: []string{"/programs/p2"},
 		},
 		{
-			DID: "open", BaseID: "b4", Rev: "r4", Size: drsPtr(int64(1)), CreatedDate: t0, UpdatedDate: t0,
-			Hashes: indexd.ObjectOf(map[string]string{"etag": strings.Repeat("d", 32) + "-2"}), URLs: []string{"s3://x/y"},
+			DID: "open", BaseID: "b4", Size: drsPtr(int64(1)),
+			Hashes: map[string]string{"etag": strings.Repeat("d", 32) + "-2"}, URLs: []string{"s3://x/y"},
 		},
 	}
 }
 
+// drsHarness is an api.Server on the real stack (testStack) holding
+// drsFixture, with three callers: reader (read on /programs/p1/projects/a),
+// storage (read and read-storage on /programs/p1) and a basic-auth admin.
 type drsHarness struct {
-	t   *testing.T
-	srv *Server
-	pol *drsFakePolicy
-	st  *SettingsHolder
+	t       *testing.T
+	stack   *testStack
+	srv     *Server
+	st      *SettingsHolder
+	reader  string // Authorization header values
+	storage string
+	admin   string
 }
 
 func newDRSHarness(t *testing.T, cfg Config, st discovery.Settings) *drsHarness {
 	t.Helper()
-	pol := &drsFakePolicy{grants: map[string]map[string][]string{
-		"reader":  {"/programs/p1/projects/a": {"read"}},
-		"storage": {"/programs/p1": {"read", "read-storage"}},
-	}}
-	holder := NewSettingsHolder(st)
-	if cfg.DRSMaxBulk == 0 {
-		cfg.DRSMaxBulk = 1000
+	stack := newTestStack(t)
+	for _, n := range drsFixture() {
+		if _, err := stack.store.Create(context.Background(), n); err != nil {
+			t.Fatalf("create %s: %v", n.DID, err)
+		}
 	}
-	srv, err := New(cfg, &drsFakeStore{recs: drsFixture()}, pol, drsFakeAuthn{}, holder, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
+	h := &drsHarness{
+		t:       t,
+		stack:   stack,
+		reader:  stack.bearer("reader", map[string][]string{"/programs/p1/projects/a": {"read"}}),
+		storage: stack.bearer("storage", map[string][]string{"/programs/p1": {"read", "read-storage"}}),
+		admin:   stack.basicAdmin("admin", "admin-password"),
 	}
-	return &drsHarness{t: t, srv: srv, pol: pol, st: holder}
+	h.srv, h.st = stack.server(cfg, st)
+	return h
 }
 
-func (h *drsHarness) do(method, path, auth, body string) (int, map[string]any) {
+// another is a second server on the same database and policy service.
+func (h *drsHarness) another(cfg Config, st discovery.Settings) *drsHarness {
+	h.t.Helper()
+	o := *h
+	o.srv, o.st = h.stack.server(cfg, st)
+	return &o
+}
+
+// send serves one request; target may be a path or an absolute URL (whose
+// host becomes the request's Host).
+func (h *drsHarness) send(method, target, auth, body string) *httptest.ResponseRecorder {
 	h.t.Helper()
 	var req *http.Request
 	if body != "" {
-		req = httptest.NewRequest(method, path, strings.NewReader(body))
+		req = httptest.NewRequest(method, target, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 	} else {
-		req = httptest.NewRequest(method, path, nil)
+		req = httptest.NewRequest(method, target, nil)
 	}
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
 	}
 	rec := httptest.NewRecorder()
 	h.srv.Handler().ServeHTTP(rec, req)
+	return rec
+}
+
+func (h *drsHarness) do(method, target, auth, body string) (int, map[string]any) {
+	h.t.Helper()
+	rec := h.send(method, target, auth, body)
 	var m map[string]any
 	if rec.Body.Len() > 0 {
 		if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {
-			h.t.Fatalf("%s %s: body is not a JSON object: %s", method, path, rec.Body)
+			h.t.Fatalf("%s %s: body is not a JSON object: %s", method, target, rec.Body)
 		}
 	}
 	return rec.Code, m
@@ -211,16 +117,25 @@ func (h *drsHarness) do(method, path, auth, body string) (int, map[string]any) {
 
 // ---- mapping ----
 
+// The DrsObject of a stored record, as served.
 func TestDRSChecksumsAndMethods(t *testing.T) {
 	h := newDRSHarness(t, Config{Hostname: "drs.example.org"}, discovery.DefaultSettings())
-	recs := drsFixture()
-	o := h.srv.toDRS(&recs[0], "drs.example.org")
-	b, _ := json.Marshal(o)
+	rec := h.send("GET", "/ga4gh/drs/v1/objects/dg.T%2Fa1", "", "")
+	if rec.Code != 200 {
+		t.Fatalf("GET a1: %d %s", rec.Code, rec.Body)
+	}
+	var o drsObject
+	if err := json.Unmarshal(rec.Body.Bytes(), &o); err != nil {
+		t.Fatal(err)
+	}
 	var m map[string]any
-	_ = json.Unmarshal(b, &m)
+	if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
 	if o.SelfURI != "drs://drs.example.org/dg.T%2Fa1" {
 		t.Errorf("self_uri %q", o.SelfURI)
 	}
+	// Content dates win over the store's own dates.
 	if o.CreatedTime != "2024-01-02T03:04:05.6Z" || o.UpdatedTime != "2024-01-02T04:04:05.6Z" {
 		t.Errorf("times %q %q", o.CreatedTime, o.UpdatedTime)
 	}
@@ -256,19 +171,36 @@ func TestDRSChecksumsAndMethods(t *testing.T) {
 	if m["name"] != "a.bam" || m["version"] != "v1" || m["description"] != "desc" {
 		t.Errorf("fields: %v", m)
 	}
-	// A record without optional fields omits them: no nulls.
-	o2 := h.srv.toDRS(&recs[3], "h:1")
-	b2, _ := json.Marshal(o2)
-	if strings.Contains(string(b2), "null") {
+
+	// A record without optional fields omits them: no nulls. Without a
+	// configured hostname the request's host makes the self URI, and
+	// without content dates the store's dates are the times.
+	rec = h.another(Config{}, discovery.DefaultSettings()).send("GET", "http://h:1/ga4gh/drs/v1/objects/open", "", "")
+	if rec.Code != 200 {
+		t.Fatalf("GET open: %d %s", rec.Code, rec.Body)
+	}
+	b2 := rec.Body.String()
+	if strings.Contains(b2, "null") {
 		t.Errorf("null in %s", b2)
 	}
 	for _, k := range []string{`"name"`, `"version"`, `"description"`, `"aliases"`} {
-		if strings.Contains(string(b2), k) {
+		if strings.Contains(b2, k) {
 			t.Errorf("%s present in %s", k, b2)
 		}
 	}
+	var o2 drsObject
+	if err := json.Unmarshal(rec.Body.Bytes(), &o2); err != nil {
+		t.Fatal(err)
+	}
 	if o2.SelfURI != "drs://h:1/open" {
 		t.Errorf("self uri %q", o2.SelfURI)
+	}
+	stored, err := h.stack.store.GetForWrite(context.Background(), []string{"open"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o2.CreatedTime != drsTime(stored.CreatedDate) || o2.UpdatedTime != drsTime(stored.UpdatedDate) {
+		t.Errorf("times %q %q, stored %v %v", o2.CreatedTime, o2.UpdatedTime, stored.CreatedDate, stored.UpdatedDate)
 	}
 }
 
@@ -359,13 +291,13 @@ func TestServiceID(t *testing.T) {
 	}
 }
 
-// ---- handlers (fakes; the integration tests cover the real stack) ----
+// ---- handlers, on the real store, policy client and authenticator ----
 
 func TestDRSHandlersFiltering(t *testing.T) {
 	h := newDRSHarness(t, Config{DRSMaxBulk: 3}, discovery.Settings{AreRecordsDiscoverable: false})
 	const base = "/ga4gh/drs/v1/objects/"
 
-	code, body := h.do("GET", base+"dg.T/a1", "Bearer reader", "")
+	code, body := h.do("GET", base+"dg.T/a1", h.reader, "")
 	if code != 200 || body["id"] != "dg.T/a1" {
 		t.Fatalf("reader GET: %d %v", code, body)
 	}
@@ -376,35 +308,35 @@ func TestDRSHandlersFiltering(t *testing.T) {
 	if code, _ = h.do("GET", base+"nope", "", ""); code != 404 {
 		t.Fatalf("missing: %d", code)
 	}
-	if code, body = h.do("GET", base+"dg.T/blank", "Bearer reader", ""); code != 404 || !strings.Contains(body["msg"].(string), "blank") {
+	if code, body = h.do("GET", base+"dg.T/blank", h.reader, ""); code != 404 || !strings.Contains(body["msg"].(string), "blank") {
 		t.Fatalf("blank: %d %v", code, body)
 	}
 	// Access: read without read-storage → 403; read-storage → url; anonymous → 401.
-	if code, _ = h.do("GET", base+"dg.T/a1/access/s3", "Bearer reader", ""); code != 403 {
+	if code, _ = h.do("GET", base+"dg.T/a1/access/s3", h.reader, ""); code != 403 {
 		t.Fatalf("reader access: %d", code)
 	}
 	if code, _ = h.do("GET", base+"dg.T/a1/access/s3", "", ""); code != 401 {
 		t.Fatalf("anonymous access: %d", code)
 	}
-	code, body = h.do("POST", base+"dg.T/a1/access/s3-2", "Bearer storage", `{"passports":["x.y.z"]}`)
+	code, body = h.do("POST", base+"dg.T/a1/access/s3-2", h.storage, `{"passports":["x.y.z"]}`)
 	if code != 200 || body["url"] != "s3://bkt2/a" || len(body) != 1 {
 		t.Fatalf("storage access: %d %v", code, body)
 	}
-	if code, _ = h.do("GET", base+"dg.T/a1/access/az", "Bearer storage", ""); code != 404 {
+	if code, _ = h.do("GET", base+"dg.T/a1/access/az", h.storage, ""); code != 404 {
 		t.Fatalf("unknown access id: %d", code)
 	}
 	// Empty authz: admins only.
 	h.st.Set(discovery.DefaultSettings())
-	if code, _ = h.do("GET", base+"open/access/s3", "Bearer storage", ""); code != 403 {
+	if code, _ = h.do("GET", base+"open/access/s3", h.storage, ""); code != 403 {
 		t.Fatalf("empty authz non-admin: %d", code)
 	}
-	if code, body = h.do("GET", base+"open/access/s3", "Basic admin", ""); code != 200 || body["url"] != "s3://x/y" {
+	if code, body = h.do("GET", base+"open/access/s3", h.admin, ""); code != 200 || body["url"] != "s3://x/y" {
 		t.Fatalf("empty authz admin: %d %v", code, body)
 	}
 	h.st.Set(discovery.Settings{AreRecordsDiscoverable: false})
 
 	// Bulk: visible, invisible and missing; invisible and missing alike.
-	code, body = h.do("POST", "/ga4gh/drs/v1/objects", "Bearer reader", `{"bulk_object_ids":["dg.T/a1","dg.T/b2","nope"]}`)
+	code, body = h.do("POST", "/ga4gh/drs/v1/objects", h.reader, `{"bulk_object_ids":["dg.T/a1","dg.T/b2","nope"]}`)
 	if code != 200 {
 		t.Fatalf("bulk: %d %v", code, body)
 	}
@@ -416,33 +348,40 @@ func TestDRSHandlersFiltering(t *testing.T) {
 	if len(un) != 1 || un[0].(map[string]any)["error_code"] != float64(404) || len(un[0].(map[string]any)["object_ids"].([]any)) != 2 {
 		t.Fatalf("unresolved %v", un)
 	}
-	if code, _ = h.do("POST", "/ga4gh/drs/v1/objects", "Bearer reader", `{"bulk_object_ids":["a","b","c","d"]}`); code != 413 {
+	if code, _ = h.do("POST", "/ga4gh/drs/v1/objects", h.reader, `{"bulk_object_ids":["a","b","c","d"]}`); code != 413 {
 		t.Fatalf("413: %d", code)
 	}
-	if code, _ = h.do("POST", "/ga4gh/drs/v1/objects", "Bearer reader", `{"bulk_object_ids":[]}`); code != 400 {
+	if code, _ = h.do("POST", "/ga4gh/drs/v1/objects", h.reader, `{"bulk_object_ids":[]}`); code != 400 {
 		t.Fatalf("empty bulk: %d", code)
 	}
-	if code, _ = h.do("POST", "/ga4gh/drs/v1/objects", "Bearer reader", `{"bulk_object_ids":["a"],"passports":[1]}`); code != 400 {
+	if code, _ = h.do("POST", "/ga4gh/drs/v1/objects", h.reader, `{"bulk_object_ids":["a"],"passports":[1]}`); code != 400 {
 		t.Fatalf("non-string passport: %d", code)
 	}
-	// Policy failure fails closed.
-	h.pol.fail = true
-	if code, _ = h.do("GET", base+"dg.T/a1", "Bearer reader", ""); code != 503 {
-		t.Fatalf("policy down: %d", code)
+	// Policy failure fails closed. A fresh token of the reader: the cached
+	// mapping of h.reader would answer without asking the policy service.
+	fresh := h.stack.bearer("reader", nil)
+	for _, f := range []policytest.Fault{policytest.Fault500, policytest.FaultDown} {
+		h.stack.arb.SetFault(f)
+		if code, _ = h.do("GET", base+"dg.T/a1", fresh, ""); code != 503 {
+			t.Fatalf("policy %v: %d", f, code)
+		}
 	}
-	h.pol.fail = false
+	h.stack.arb.SetFault(policytest.FaultNone)
+	if code, _ = h.do("GET", base+"dg.T/a1", fresh, ""); code != 200 {
+		t.Fatalf("policy back: %d", code)
+	}
 	if code, _ = h.do("GET", base+"dg.T/a1", "Bearer bad", ""); code != 401 {
 		t.Fatalf("bad token: %d", code)
 	}
 }
 
-func TestDRSBulkAccessFake(t *testing.T) {
+func TestDRSBulkAccess(t *testing.T) {
 	h := newDRSHarness(t, Config{}, discovery.Settings{AreRecordsDiscoverable: false})
 	body := `{"bulk_object_access_ids":[
 		{"bulk_object_id":"dg.T/a1","bulk_access_ids":["s3","https","nope"]},
 		{"bulk_object_id":"dg.T/b2","bulk_access_ids":["gs"]},
 		{"bulk_object_id":"bad//id","bulk_access_ids":["s3"]}]}`
-	code, m := h.do("POST", "/ga4gh/drs/v1/objects/access", "Bearer storage", body)
+	code, m := h.do("POST", "/ga4gh/drs/v1/objects/access", h.storage, body)
 	if code != 200 {
 		t.Fatalf("%d %v", code, m)
 	}
@@ -462,10 +401,10 @@ func TestDRSBulkAccessFake(t *testing.T) {
 		t.Fatalf("anonymous bulk access: %d", code)
 	}
 	// Reader (no read-storage): 403 per object, one policy question per authz set.
-	h.pol.calls = 0
-	code, m = h.do("POST", "/ga4gh/drs/v1/objects/access", "Bearer reader", `{"bulk_object_access_ids":[{"bulk_object_id":"dg.T/a1","bulk_access_ids":["s3","gs"]}]}`)
-	if code != 200 || m["unresolved_drs_objects"].([]any)[0].(map[string]any)["error_code"] != float64(403) || h.pol.calls != 1 {
-		t.Fatalf("reader bulk access: %d %v calls=%d", code, m, h.pol.calls)
+	h.stack.arb.ResetCounters()
+	code, m = h.do("POST", "/ga4gh/drs/v1/objects/access", h.reader, `{"bulk_object_access_ids":[{"bulk_object_id":"dg.T/a1","bulk_access_ids":["s3","gs"]}]}`)
+	if calls := h.stack.arb.RequestCalls(); code != 200 || m["unresolved_drs_objects"].([]any)[0].(map[string]any)["error_code"] != float64(403) || calls != 1 {
+		t.Fatalf("reader bulk access: %d %v calls=%d", code, m, calls)
 	}
 }
 
@@ -482,7 +421,7 @@ func TestDRSServiceInfoShapes(t *testing.T) {
 	if m["type"].(map[string]any)["version"] != "1.5.0" || m["id"] != "org.example.data.drs" {
 		t.Fatalf("type/id %v", m)
 	}
-	h12 := newDRSHarness(t, Config{DRSServiceInfo12: true}, discovery.DefaultSettings())
+	h12 := h.another(Config{DRSServiceInfo12: true}, discovery.DefaultSettings())
 	_, m = h12.do("GET", "/ga4gh/drs/v1/service-info", "", "")
 	if m["type"].(map[string]any)["version"] != "1.2.0" || m["drs"] != nil || m["maxBulkRequestLength"] != nil {
 		t.Fatalf("1.2 shape %v", m)
@@ -491,11 +430,11 @@ func TestDRSServiceInfoShapes(t *testing.T) {
 
 func TestDRSBearerIssuers(t *testing.T) {
 	h := newDRSHarness(t, Config{DRSBearerIssuers: []string{"https://issuer.example.org"}}, discovery.Settings{AreRecordsDiscoverable: false})
-	code, m := h.do("OPTIONS", "/ga4gh/drs/v1/objects/dg.T/a1", "Bearer reader", "")
+	code, m := h.do("OPTIONS", "/ga4gh/drs/v1/objects/dg.T/a1", h.reader, "")
 	if code != 200 || fmt.Sprint(m["bearer_auth_issuers"]) != "[https://issuer.example.org]" || fmt.Sprint(m["supported_types"]) != "[BearerAuth]" {
 		t.Fatalf("%d %v", code, m)
 	}
-	_, m = h.do("GET", "/ga4gh/drs/v1/objects/dg.T/a1", "Bearer reader", "")
+	_, m = h.do("GET", "/ga4gh/drs/v1/objects/dg.T/a1", h.reader, "")
 	am := m["access_methods"].([]any)[0].(map[string]any)
 	if fmt.Sprint(am["authorizations"]) != "map[bearer_auth_issuers:[https://issuer.example.org] supported_types:[BearerAuth]]" {
 		t.Fatalf("access method authorizations %v", am["authorizations"])
