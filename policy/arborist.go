@@ -126,16 +126,13 @@ func (a *Arborist) Mapping(ctx context.Context, c Caller) (Mapping, error) {
 	return m, nil
 }
 
-// strictAction is an Action whose fields must both be present strings.
-type strictAction struct {
-	Service *string `json:"service"`
-	Method  *string `json:"method"`
-}
-
 // decodeMapping decodes {"<path>": [{"service": s, "method": m}, ...]}
 // strictly: the top level must be an object, every value a list (not null),
-// every element an object with string service and method, and nothing may
-// follow the object.
+// every element an object with string "service" and "method" keys, spelled
+// exactly so (encoding/json would also take "SERVICE" or "Method", and let
+// a later spelling override an earlier one: a mapping that needs that is
+// nonsense), and nothing may follow the object. Other keys in an action are
+// ignored.
 func decodeMapping(r io.Reader) (Mapping, error) {
 	body, err := io.ReadAll(r)
 	if err != nil {
@@ -148,7 +145,7 @@ func decodeMapping(r io.Reader) (Mapping, error) {
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return nil, errors.New("mapping is not a JSON object")
 	}
-	var raw map[string]*[]*strictAction
+	var raw map[string]*[]map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
 	if err := dec.Decode(&raw); err != nil {
 		return nil, fmt.Errorf("decode mapping: %w", err)
@@ -162,15 +159,29 @@ func decodeMapping(r io.Reader) (Mapping, error) {
 			return nil, fmt.Errorf("decode mapping: %q: actions are null, want a list", path)
 		}
 		actions := make([]Action, 0, len(*list))
-		for i, sa := range *list {
-			if sa == nil || sa.Service == nil || sa.Method == nil {
+		for i, obj := range *list {
+			svc, ok1 := jsonString(obj["service"])
+			method, ok2 := jsonString(obj["method"])
+			if obj == nil || !ok1 || !ok2 {
 				return nil, fmt.Errorf("decode mapping: %q[%d]: want an object with string service and method", path, i)
 			}
-			actions = append(actions, Action{Service: *sa.Service, Method: *sa.Method})
+			actions = append(actions, Action{Service: svc, Method: method})
 		}
 		m[path] = actions
 	}
 	return m, nil
+}
+
+// jsonString decodes raw when it is a JSON string (not null, not absent).
+func jsonString(raw json.RawMessage) (string, bool) {
+	if len(raw) == 0 || raw[0] != '"' {
+		return "", false
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
 }
 
 type authRequestBody struct {
@@ -249,17 +260,45 @@ func (a *Arborist) Authorize(ctx context.Context, c Caller, reqs []Request) (boo
 			resp.StatusCode, errorSnippet(resp.Body), ErrUnavailable)
 	}
 
-	var out struct {
-		Auth *bool `json:"auth"`
+	granted, err := decodeDecision(io.LimitReader(resp.Body, maxDecisionBody+1))
+	if err != nil {
+		return false, fmt.Errorf("policy: arborist auth request: %w: %w", ErrUnavailable, err)
 	}
-	dec := json.NewDecoder(io.LimitReader(resp.Body, maxDecisionBody))
+	return granted, nil
+}
+
+// decodeDecision decodes {"auth": b} strictly: one JSON object holding a
+// boolean "auth" key spelled exactly so, nothing after it. Anything else is
+// nonsense, and a decision read from nonsense would not fail closed
+// ({"auth": true} <html> and {"auth": false, "AUTH": true} both granted
+// when this was a plain json.Decoder into a struct).
+func decodeDecision(r io.Reader) (bool, error) {
+	body, err := io.ReadAll(r)
+	if err != nil {
+		return false, fmt.Errorf("read body: %w", err)
+	}
+	if len(body) > maxDecisionBody {
+		return false, errors.New("decision body too large")
+	}
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return false, errors.New("decision is not a JSON object")
+	}
+	var out map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
 	if err := dec.Decode(&out); err != nil {
-		return false, fmt.Errorf("policy: arborist auth request: decode: %w: %w", ErrUnavailable, err)
+		return false, fmt.Errorf("decode: %w", err)
 	}
-	if out.Auth == nil {
-		return false, fmt.Errorf("policy: arborist auth request: answer has no boolean \"auth\": %w", ErrUnavailable)
+	if _, err := dec.Token(); err != io.EOF {
+		return false, errors.New("decode: trailing data after object")
 	}
-	return *out.Auth, nil
+	switch string(out["auth"]) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, errors.New("answer has no boolean \"auth\"")
 }
 
 // normalizeRequests trims trailing slashes from each resource and reports
