@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -159,14 +160,24 @@ func TestIsoformat(t *testing.T) {
 }
 
 // FuzzDecodeStrict: no body panics; every rejection is ErrInvalid with a
-// message, whatever the target type.
+// message, whatever the target type. Record bodies then go the way the
+// handlers take them: POST /index through toNew and ValidateNew, PUT
+// /index/{id} through toUpdate and ValidateUpdate; whatever they accept
+// obeys the record rules, restated here.
 func FuzzDecodeStrict(f *testing.F) {
 	for _, s := range []string{
 		"", "{}", "[]", "null", `{"did": "a", "size": 1}`, `{"size": "x"}`, `{"bogus": 1}`, `{"urls": [1]}`,
 		"{\"did\": \"\xff\"}", `{} {}`, `{"aliases": [{"value": "a"}]}`, `["a", 1]`, `{"metadata": {"a": {}}}`, `{"size": 1e400}`,
+		`{"form": "object", "size": 0, "urls": [], "hashes": {"md5": "0123456789abcdef0123456789abcdef"}}`,
+		`{"form": "object", "size": 1, "urls": ["s3://b/k"], "hashes": {"etag": "0123456789abcdef0123456789abcdef-3"}, "urls_metadata": {"s3://b/k": {"a": "b"}}, "authz": ["/p/q"], "content_created_date": "2020-01-02", "content_updated_date": "2020-01-01"}`,
+		`{"form": "folder", "size": 1, "urls": [], "hashes": {"md5": "0123456789abcdef0123456789abcdef"}}`,
+		`{"form": "object", "size": -1, "urls": [], "hashes": {"md5": "0123456789abcdef0123456789abcdef"}}`,
+		`{"content_updated_date": "2020-01-01"}`, `{"content_created_date": "2020-13-01"}`, `{"urls_metadata": {"s3://x": {}}}`,
+		`{"did": "a//b"}`, `{"did": ""}`, `{"baseid": "a b"}`, `{"authz": ["/a/"]}`, `{"acl": ["a\u0000"]}`, `{"file_name": "\ud800"}`,
 	} {
 		f.Add([]byte(s))
 	}
+	current := &indexd.Record{DID: "cur", URLs: []string{"s3://b/cur"}, Authz: []string{"/p"}, CreatedDate: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, v := range []any{&recordBody{}, &updateBody{}, &[]string{}, &aliasesPayload{}, &indexd.Negation{}} {
 			err := DecodeStrict(body, v)
@@ -174,5 +185,134 @@ func FuzzDecodeStrict(f *testing.F) {
 				t.Fatalf("DecodeStrict(%q, %T): %v is not ErrInvalid with a message", body, v, err)
 			}
 		}
+		var rb recordBody
+		if DecodeStrict(body, &rb) == nil {
+			n, err := rb.toNew()
+			if err == nil {
+				err = indexd.ValidateNew(&n, false)
+			}
+			if err != nil {
+				mustBeRejection(t, "toNew/ValidateNew", body, err)
+			} else {
+				checkNewRecord(t, body, &n)
+			}
+		}
+		var ub updateBody
+		if DecodeStrict(body, &ub) == nil {
+			u, err := ub.toUpdate()
+			if err == nil {
+				err = indexd.ValidateUpdate(&u, current)
+			}
+			if err != nil {
+				mustBeRejection(t, "toUpdate/ValidateUpdate", body, err)
+			} else {
+				urls := current.URLs
+				if u.URLs != nil {
+					urls = *u.URLs
+				}
+				checkStrings(t, body, "urls", urls)
+				if u.ACL != nil {
+					checkStrings(t, body, "acl", *u.ACL)
+				}
+				if u.Authz != nil {
+					checkAuthz(t, body, *u.Authz)
+				}
+				checkText(t, body, u.FileName, u.Version, u.Uploader, u.Description)
+				if u.Metadata != nil {
+					for k, v := range *u.Metadata {
+						if !okText(k) || !okText(v) {
+							t.Fatalf("%q: update accepted metadata %q: %q", body, k, v)
+						}
+					}
+				}
+				if u.URLsMetadata != nil {
+					for k := range *u.URLsMetadata {
+						if !slices.Contains(urls, k) {
+							t.Fatalf("%q: update accepted urls_metadata key %q not in urls", body, k)
+						}
+					}
+				}
+			}
+		}
 	})
+}
+
+// checkNewRecord restates the rules for a record to create.
+func checkNewRecord(t *testing.T, body []byte, n *indexd.NewRecord) {
+	t.Helper()
+	if n.DID != "" && indexd.ValidateID(n.DID) != nil || n.BaseID != "" && indexd.ValidateID(n.BaseID) != nil {
+		t.Fatalf("%q: accepted did %q baseid %q", body, n.DID, n.BaseID)
+	}
+	if n.Form == nil || (*n.Form != indexd.FormObject && *n.Form != indexd.FormContainer && *n.Form != indexd.FormMultipart) {
+		t.Fatalf("%q: accepted form %v", body, n.Form)
+	}
+	if n.Size == nil || *n.Size < 0 || n.URLs == nil || len(n.Hashes) == 0 {
+		t.Fatalf("%q: accepted size %v urls %v hashes %v", body, n.Size, n.URLs, n.Hashes)
+	}
+	for k, v := range n.Hashes {
+		if indexd.ValidateHash(k, v) != nil {
+			t.Fatalf("%q: accepted hash %s:%q", body, k, v)
+		}
+	}
+	checkStrings(t, body, "urls", n.URLs)
+	checkStrings(t, body, "acl", n.ACL)
+	checkAuthz(t, body, n.Authz)
+	checkText(t, body, n.FileName, n.Version, n.Uploader, n.Description)
+	for k, v := range n.Metadata {
+		if !okText(k) || !okText(v) {
+			t.Fatalf("%q: accepted metadata %q: %q", body, k, v)
+		}
+	}
+	for u, m := range n.URLsMetadata {
+		for k, v := range m {
+			if !okText(u) || !okText(k) || !okText(v) {
+				t.Fatalf("%q: accepted urls_metadata %q: %q: %q", body, u, k, v)
+			}
+		}
+	}
+	for k := range n.URLsMetadata {
+		if !slices.Contains(n.URLs, k) {
+			t.Fatalf("%q: accepted urls_metadata key %q not in urls", body, k)
+		}
+	}
+	if n.ContentUpdatedDate != nil && (n.ContentCreatedDate == nil || n.ContentUpdatedDate.Before(*n.ContentCreatedDate)) {
+		t.Fatalf("%q: accepted content dates %v, %v", body, n.ContentCreatedDate, n.ContentUpdatedDate)
+	}
+}
+
+func checkStrings(t *testing.T, body []byte, field string, list []string) {
+	t.Helper()
+	if len(list) > 1000 {
+		t.Fatalf("%q: accepted %d %s entries", body, len(list), field)
+	}
+	for _, s := range list {
+		if s == "" || len(s) > indexd.MaxIndexedText || !okText(s) {
+			t.Fatalf("%q: accepted %s entry %q", body, field, s)
+		}
+	}
+}
+
+// checkAuthz: a record's authz list stays indexable as a whole too.
+func checkAuthz(t *testing.T, body []byte, list []string) {
+	t.Helper()
+	total := 0
+	for _, p := range list {
+		if !okResourcePath(p) {
+			t.Fatalf("%q: accepted authz path %q", body, p)
+		}
+		total += len(p)
+	}
+	if len(list) > indexd.MaxAuthzPaths || total > indexd.MaxAuthzListSize {
+		t.Fatalf("%q: accepted %d authz paths of %d bytes", body, len(list), total)
+	}
+}
+
+func checkText(t *testing.T, body []byte, fields ...*string) {
+	t.Helper()
+	for i, f := range fields {
+		// file_name, version, uploader are indexed; description is not
+		if f != nil && (!okText(*f) || i < 3 && len(*f) > indexd.MaxIndexedText) {
+			t.Fatalf("%q: accepted text field %q", body, *f)
+		}
+	}
 }

@@ -413,6 +413,12 @@ func (s *Server) readBulkIDs(c echo.Context, allowPassports bool) ([]string, err
 	if err := decodeJSON(c, &body); err != nil {
 		return nil, err
 	}
+	return body.ids(allowPassports, s.cfg.DRSMaxBulk)
+}
+
+// ids checks a decoded bulk id body against maxBulk (maxBulkRequestLength)
+// and returns its ids, de-duplicated, order kept.
+func (body *bulkIDsBody) ids(allowPassports bool, maxBulk int) ([]string, error) {
 	if body.Passports != nil && !allowPassports {
 		return nil, indexd.Invalidf("unknown field \"passports\"")
 	}
@@ -423,8 +429,8 @@ func (s *Server) readBulkIDs(c echo.Context, allowPassports bool) ([]string, err
 		return nil, indexd.Invalidf("bulk_object_ids must be a non-empty array of object ids")
 	}
 	ids := *body.BulkObjectIDs
-	if len(ids) > s.cfg.DRSMaxBulk {
-		return nil, indexd.Errorf(indexd.ErrTooLarge, "bulk_object_ids holds %d ids; maxBulkRequestLength is %d", len(ids), s.cfg.DRSMaxBulk)
+	if len(ids) > maxBulk {
+		return nil, indexd.Errorf(indexd.ErrTooLarge, "bulk_object_ids holds %d ids; maxBulkRequestLength is %d", len(ids), maxBulk)
 	}
 	return dedupe(ids), nil
 }

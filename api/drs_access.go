@@ -118,28 +118,9 @@ func (s *Server) drsBulkAccess(c echo.Context) error {
 	if err := decodeJSON(c, &body); err != nil {
 		return err
 	}
-	if err := validatePassports(body.Passports); err != nil {
+	items, err := body.items(s.cfg.DRSMaxBulk)
+	if err != nil {
 		return err
-	}
-	if body.Items == nil || len(*body.Items) == 0 {
-		return indexd.Invalidf("bulk_object_access_ids must be a non-empty array")
-	}
-	items := *body.Items
-	if len(items) > s.cfg.DRSMaxBulk {
-		return indexd.Errorf(indexd.ErrTooLarge, "bulk_object_access_ids holds %d objects; maxBulkRequestLength is %d", len(items), s.cfg.DRSMaxBulk)
-	}
-	pairs := 0
-	for i, it := range items {
-		if it.ObjectID == "" {
-			return indexd.Invalidf("bulk_object_access_ids[%d].bulk_object_id is required", i)
-		}
-		if len(it.AccessIDs) == 0 {
-			return indexd.Invalidf("bulk_object_access_ids[%d].bulk_access_ids must name at least one access id", i)
-		}
-		pairs += len(it.AccessIDs)
-	}
-	if pairs > s.cfg.DRSMaxBulk {
-		return indexd.Errorf(indexd.ErrTooLarge, "%d access ids requested; maxBulkRequestLength is %d", pairs, s.cfg.DRSMaxBulk)
 	}
 	caller := callerOf(c)
 	if caller.Anonymous() {
@@ -159,6 +140,35 @@ func (s *Server) drsBulkAccess(c echo.Context) error {
 		return err
 	}
 	return s.finishBulkAccess(c, caller, items, found, unresolvedIDs)
+}
+
+// items checks a decoded bulk access body against maxBulk
+// (maxBulkRequestLength, for objects and for access ids alike).
+func (body *bulkAccessBody) items(maxBulk int) ([]bulkAccessItem, error) {
+	if err := validatePassports(body.Passports); err != nil {
+		return nil, err
+	}
+	if body.Items == nil || len(*body.Items) == 0 {
+		return nil, indexd.Invalidf("bulk_object_access_ids must be a non-empty array")
+	}
+	items := *body.Items
+	if len(items) > maxBulk {
+		return nil, indexd.Errorf(indexd.ErrTooLarge, "bulk_object_access_ids holds %d objects; maxBulkRequestLength is %d", len(items), maxBulk)
+	}
+	pairs := 0
+	for i, it := range items {
+		if it.ObjectID == "" {
+			return nil, indexd.Invalidf("bulk_object_access_ids[%d].bulk_object_id is required", i)
+		}
+		if len(it.AccessIDs) == 0 {
+			return nil, indexd.Invalidf("bulk_object_access_ids[%d].bulk_access_ids must name at least one access id", i)
+		}
+		pairs += len(it.AccessIDs)
+	}
+	if pairs > maxBulk {
+		return nil, indexd.Errorf(indexd.ErrTooLarge, "%d access ids requested; maxBulkRequestLength is %d", pairs, maxBulk)
+	}
+	return items, nil
 }
 
 // finishBulkAccess authorizes each resolved object (one policy question per

@@ -364,6 +364,11 @@ func readBlankBody(c echo.Context) (n indexd.NewRecord, authzGiven bool, err err
 	if err := decodeJSON(c, &body); err != nil {
 		return n, false, err
 	}
+	return body.toNew()
+}
+
+// toNew checks a decoded blank-record body and makes the record to create.
+func (body *blankBody) toNew() (n indexd.NewRecord, authzGiven bool, err error) {
 	if body.Uploader == nil || *body.Uploader == "" {
 		return n, false, indexd.Invalidf("uploader is required")
 	}
@@ -447,14 +452,22 @@ func (s *Server) fillBlank(c echo.Context) error {
 	if err := decodeJSON(c, &body); err != nil {
 		return err
 	}
-	if body.Size == nil || len(body.Hashes) == 0 {
-		return indexd.Invalidf("size and hashes are required")
-	}
-	u := indexd.RecordUpdate{Size: body.Size, Hashes: &body.Hashes, URLs: body.URLs, Authz: body.Authz, ACL: body.ACL}
-	if err := indexd.ValidateHashes(body.Hashes, true); err != nil {
+	u, err := body.toUpdate()
+	if err != nil {
 		return err
 	}
 	return s.update(c, p, rev, u)
+}
+
+// toUpdate checks a decoded fill-blank body and makes the update.
+func (body *fillBlankBody) toUpdate() (indexd.RecordUpdate, error) {
+	if body.Size == nil || len(body.Hashes) == 0 {
+		return indexd.RecordUpdate{}, indexd.Invalidf("size and hashes are required")
+	}
+	if err := indexd.ValidateHashes(body.Hashes, true); err != nil {
+		return indexd.RecordUpdate{}, err
+	}
+	return indexd.RecordUpdate{Size: body.Size, Hashes: &body.Hashes, URLs: body.URLs, Authz: body.Authz, ACL: body.ACL}, nil
 }
 
 // update runs the PUT sequence: local checks (exists, rev), then the policy
@@ -531,11 +544,8 @@ type versionsBody struct {
 	Authz *[]string `json:"authz"`
 }
 
-func (s *Server) updateAllVersions(c echo.Context, id string) error {
-	var body versionsBody
-	if err := decodeJSON(c, &body); err != nil {
-		return err
-	}
+// validate checks a decoded PUT /index/{id}/versions body.
+func (body *versionsBody) validate() error {
 	if body.ACL == nil && body.Authz == nil {
 		return indexd.Invalidf("give acl and/or authz")
 	}
@@ -548,6 +558,17 @@ func (s *Server) updateAllVersions(c echo.Context, id string) error {
 		if err := indexd.ValidateRecordAuthz(*body.Authz); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+func (s *Server) updateAllVersions(c echo.Context, id string) error {
+	var body versionsBody
+	if err := decodeJSON(c, &body); err != nil {
+		return err
+	}
+	if err := body.validate(); err != nil {
+		return err
 	}
 	ctx := c.Request().Context()
 	cur, err := s.recordForWrite(c, id)
@@ -684,20 +705,29 @@ func aliasBody(aliases []string) aliasesPayload {
 	return out
 }
 
+// names checks a decoded alias body and lists the aliases it names.
+func (body *aliasesPayload) names() ([]string, error) {
+	if body.Aliases == nil {
+		return nil, indexd.Invalidf("aliases is required")
+	}
+	names := make([]string, 0, len(body.Aliases))
+	for _, a := range body.Aliases {
+		if err := indexd.ValidateAlias(a.Value); err != nil {
+			return nil, err
+		}
+		names = append(names, a.Value)
+	}
+	return names, nil
+}
+
 func (s *Server) writeAliases(c echo.Context, id string, replace bool) error {
 	var body aliasesPayload
 	if err := decodeJSON(c, &body); err != nil {
 		return err
 	}
-	if body.Aliases == nil {
-		return indexd.Invalidf("aliases is required")
-	}
-	names := make([]string, 0, len(body.Aliases))
-	for _, a := range body.Aliases {
-		if err := indexd.ValidateAlias(a.Value); err != nil {
-			return err
-		}
-		names = append(names, a.Value)
+	names, err := body.names()
+	if err != nil {
+		return err
 	}
 	ctx := c.Request().Context()
 	cur, err := s.recordForWrite(c, id)

@@ -76,15 +76,35 @@ type settingsBody struct {
 	GlobalDiscoveryAuthz   *[]string `json:"global_discovery_authz"`
 }
 
+// validate checks a decoded settings body.
+func (body *settingsBody) validate() error {
+	if body.GlobalDiscoveryAuthz != nil {
+		if err := indexd.ValidateAuthz(*body.GlobalDiscoveryAuthz); err != nil {
+			return indexd.Invalidf("global_discovery_authz: %s", indexd.Message(err))
+		}
+	}
+	return nil
+}
+
+// apply returns cur with the body's changes; the fields not in the body
+// keep their value.
+func (body *settingsBody) apply(cur discovery.Settings) discovery.Settings {
+	if body.AreRecordsDiscoverable != nil {
+		cur.AreRecordsDiscoverable = *body.AreRecordsDiscoverable
+	}
+	if body.GlobalDiscoveryAuthz != nil {
+		cur.GlobalDiscoveryAuthz = *body.GlobalDiscoveryAuthz
+	}
+	return cur
+}
+
 func (s *Server) putDiscoverySettings(c echo.Context) error {
 	var body settingsBody
 	if err := decodeJSON(c, &body); err != nil {
 		return err
 	}
-	if body.GlobalDiscoveryAuthz != nil {
-		if err := indexd.ValidateAuthz(*body.GlobalDiscoveryAuthz); err != nil {
-			return indexd.Invalidf("global_discovery_authz: %s", indexd.Message(err))
-		}
+	if err := body.validate(); err != nil {
+		return err
 	}
 	who := callerOf(c).Username
 	if who == "" {
@@ -93,14 +113,8 @@ func (s *Server) putDiscoverySettings(c echo.Context) error {
 	// The fields not in the body keep their stored value as read under the
 	// settings lock, so concurrent partial changes never undo each other.
 	epoch := s.settings.Epoch()
-	stored, err := s.store.UpdateSettings(c.Request().Context(), who, func(next discovery.Settings) (discovery.Settings, error) {
-		if body.AreRecordsDiscoverable != nil {
-			next.AreRecordsDiscoverable = *body.AreRecordsDiscoverable
-		}
-		if body.GlobalDiscoveryAuthz != nil {
-			next.GlobalDiscoveryAuthz = *body.GlobalDiscoveryAuthz
-		}
-		return next, nil
+	stored, err := s.store.UpdateSettings(c.Request().Context(), who, func(cur discovery.Settings) (discovery.Settings, error) {
+		return body.apply(cur), nil
 	})
 	if err != nil {
 		return err
