@@ -381,14 +381,22 @@ func (c *cluster) pgCtlStart(ctx context.Context) error {
 // stop shuts the cluster down, logging rather than returning failures
 // because it runs at process exit.
 func (c *cluster) stop() {
+	if err := c.stopMode("fast"); err != nil {
+		c.log.Error("devdb: stop private cluster", "data", c.dataDir(), "err", err)
+	}
+}
+
+// stopMode runs pg_ctl stop in the given shutdown mode (smart, fast or
+// immediate) and waits for the server to be gone.
+func (c *cluster) stopMode(mode string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), pgCtlTimeout+10*time.Second)
 	defer cancel()
-	cmd := c.command(ctx, filepath.Join(c.binDir, "pg_ctl"), "-D", c.dataDir(), "-m", "fast", "-w", "stop")
+	cmd := c.command(ctx, filepath.Join(c.binDir, "pg_ctl"), "-D", c.dataDir(), "-m", mode, "-w", "stop")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		c.log.Error("devdb: stop private cluster", "data", c.dataDir(), "err", err, "output", string(bytes.TrimSpace(out)))
-		return
+		return fmt.Errorf("pg_ctl stop -m %s: %w: %s", mode, err, bytes.TrimSpace(out))
 	}
-	c.log.Info("devdb: stopped private cluster", "data", c.dataDir())
+	c.log.Info("devdb: stopped private cluster", "data", c.dataDir(), "mode", mode)
+	return nil
 }
 
 // command builds a command that runs as the cluster's OS user when needed.

@@ -38,8 +38,13 @@ func StartPrivate(ctx context.Context, dir string, port int, log *slog.Logger) (
 // URL is the database URL inside the cluster.
 func (p *Private) URL() string { return p.url }
 
-// Stop shuts the server down (fast mode: open connections are cut).
+// Stop shuts the server down (fast mode: open connections are cut, a
+// checkpoint is written).
 func (p *Private) Stop() { p.c.stop() }
+
+// Crash stops the server the way a crash does (immediate mode: every server
+// process quits at once, no checkpoint; the next start replays the WAL).
+func (p *Private) Crash() error { return p.c.stopMode("immediate") }
 
 // Start starts a stopped server again.
 func (p *Private) Start(ctx context.Context) error { return p.c.pgCtlStart(ctx) }
