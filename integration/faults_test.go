@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -33,6 +34,8 @@ type azReq struct {
 
 func TestAuthzFaultsFailClosed(t *testing.T) {
 	const policyTimeout = 400 * time.Millisecond
+	// INDEXD_SOAK=1: every fault three times over, and more endpoints.
+	soak := os.Getenv("INDEXD_SOAK") == "1"
 	e := Start(t, WithFiltering(), withPolicy(policyTimeout, 0), withSettingsPoll(time.Hour))
 	e.Client = azClient()
 	w := e.Writer()
@@ -120,6 +123,24 @@ func TestAuthzFaultsFailClosed(t *testing.T) {
 			azReq{method: "GET", path: "/ga4gh/drs/v1/objects/ft-a/access/s3", drs: true, needsCredential: true},
 		)
 	}
+	if soak {
+		reads = append(reads,
+			azReq{method: "GET", path: "/index?limit=2&page=1"},
+			azReq{method: "GET", path: "/index?hash=md5:0123456789abcdef0123456789abcdef&form=object"},
+			azReq{method: "GET", path: "/index?negate_params=" + url.QueryEscape(`{"authz":["/programs/p2"]}`)},
+			azReq{method: "GET", path: "/index?urls_metadata=" + url.QueryEscape(`{"s3://bucket/":{"k":"v"}}`)},
+			azReq{method: "GET", path: "/index?limit=1&start=ft-a"},
+			azReq{method: "GET", path: "/urls?ids=" + url.QueryEscape(ids)},
+			azReq{method: "GET", path: "/index/ft-a/latest?has_version=true", missing: true}, // no version of ft-a has a version string: 404 once readable
+			azReq{method: "GET", path: "/index/ft-a-v2/versions"},
+			azReq{method: "GET", path: "/index/ft-other"},
+			azReq{method: "GET", path: "/index/ft-empty"},
+			azReq{method: "GET", path: "/ga4gh/drs/v1/objects?limit=2&authz=" + url.QueryEscape(pA), drs: true},
+			azReq{method: "GET", path: "/ga4gh/drs/v1/objects/ft-other", drs: true},
+			azReq{method: "POST", path: "/ga4gh/drs/v1/objects/ft-a/access/s3", drs: true, needsCredential: true},
+			azReq{method: "POST", path: "/ga4gh/drs/v1/objects/access", body: map[string]any{"bulk_object_access_ids": []map[string]any{{"bulk_object_id": "ft-a", "bulk_access_ids": []string{"s3"}}}}, drs: true, needsCredential: true},
+		)
+	}
 	var writes []azReq
 	newWrites := func(round string) []azReq {
 		return []azReq{
@@ -160,8 +181,10 @@ func TestAuthzFaultsFailClosed(t *testing.T) {
 		}
 		return out
 	}
+	failedClosed := 0 // answers checked to fail closed, for the summary
 	noLeak := func(label string, q azReq, anonymous bool, r azResp) {
 		t.Helper()
+		failedClosed++
 		status := http.StatusServiceUnavailable
 		if anonymous && q.needsCredential {
 			status = http.StatusUnauthorized
@@ -179,8 +202,14 @@ func TestAuthzFaultsFailClosed(t *testing.T) {
 	visibleTo := discovery.Context{AuthorizedResources: []string{"/programs/p1"}}
 
 	faults := []policytest.Fault{policytest.FaultDown, policytest.FaultSlow, policytest.Fault500, policytest.FaultGarbage, policytest.FaultWrongShape}
+	if soak {
+		faults = slices.Concat(faults, faults, faults)
+	}
 	for _, f := range faults {
 		t.Run(f.String(), func(t *testing.T) {
+			// "down", or "down#01" for a repeat (soak): records written in
+			// this subtest carry it in their names.
+			name := strings.ReplaceAll(t.Name()[strings.LastIndex(t.Name(), "/")+1:], "#", "-")
 			e.App.Policy.Flush() // a cached mapping would (rightly) answer reads within its TTL
 			e.Policy.SetDelay(10 * policyTimeout)
 			e.Policy.SetFault(f)
@@ -191,9 +220,9 @@ func TestAuthzFaultsFailClosed(t *testing.T) {
 					noLeak(fmt.Sprintf("read by %q during %s", auth, f), reads[i], auth == "", r)
 				}
 			}
-			writes = newWrites(f.String())
+			writes = newWrites(name)
 			for i, r := range runAll(writes, writer) {
-				noLeak("write during "+f.String(), writes[i], false, r)
+				noLeak("write during "+name, writes[i], false, r)
 			}
 			if f == policytest.FaultSlow {
 				// Each answer waited for the policy timeout, not for the double.
@@ -240,7 +269,7 @@ func TestAuthzFaultsFailClosed(t *testing.T) {
 					t.Errorf("record %s changed during %s: rev %s → %s", d, f, revs[d], got)
 				}
 			}
-			for _, d := range []string{"ft-new-" + f.String(), "ft-v3-" + f.String(), "ft-new-empty-" + f.String()} {
+			for _, d := range []string{"ft-new-" + name, "ft-v3-" + name, "ft-new-empty-" + name} {
 				if r := azMust(t, e, "GET", "/index/"+d, admin, nil); r.Status != 404 {
 					t.Errorf("write during %s created %s: %d", f, d, r.Status)
 				}
@@ -249,12 +278,12 @@ func TestAuthzFaultsFailClosed(t *testing.T) {
 				t.Errorf("settings changed during %s", f)
 			}
 			// Writes work again at once.
-			if r := azMust(t, e, "POST", "/index", writer, mk("ft-after-"+f.String(), pA)); r.Status != 200 {
+			if r := azMust(t, e, "POST", "/index", writer, mk("ft-after-"+name, pA)); r.Status != 200 {
 				t.Errorf("write after %s recovered: %d %s", f, r.Status, r.Body)
 			}
-			dids = append(dids, "ft-after-"+f.String())
-			authzOf["ft-after-"+f.String()] = []string{pA}
-			revs["ft-after-"+f.String()] = revOf("ft-after-" + f.String())
+			dids = append(dids, "ft-after-"+name)
+			authzOf["ft-after-"+name] = []string{pA}
+			revs["ft-after-"+name] = revOf("ft-after-" + name)
 		})
 	}
 
@@ -289,6 +318,8 @@ func TestAuthzFaultsFailClosed(t *testing.T) {
 			t.Errorf("write with policy down: %d %s", r.Status, r.Body)
 		}
 	})
+	t.Logf("faults survived: %d fault rounds (%d kinds) with recovery after each; %d answers checked to fail closed with the exact JSON 503/401 and no record named; %d reads and %d writes per caller and fault",
+		len(faults), 5, failedClosed, len(reads), len(writes))
 }
 
 // The mapping cache (SPEC §2): one policy call per caller per TTL however
