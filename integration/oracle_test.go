@@ -7,6 +7,15 @@ package integration
 //
 //	INDEXD_ORACLE_SEED=n   replay a seed (printed by every run)
 //	INDEXD_SOAK=1          ≥ 100,000 (caller, record, endpoint) triples
+//
+// Every settings round checks, per caller: the lists (plain, with explicit
+// filters, by ids, paged by cursor), /urls (plain and filtered), the URL
+// queries, bulk, /_stats, the DRS lists (plain, filtered, paged) and DRS
+// bulk; and single reads of sampled records on the plain and on the
+// hide_existence instance: /index/{id}, /{id}, /{alias}, versions (by did
+// and by baseid), latest (plain and has_version=true), aliases, and DRS
+// GET, POST and OPTIONS objects/{id}. The rounds cover filtering with no
+// global path, filtering with global paths, and every record discoverable.
 
 import (
 	"encoding/json"
@@ -96,6 +105,8 @@ type orRecord struct {
 	did, alias, url, acl string
 	authz                []string
 	size                 int64
+	md5                  string
+	version              string // "" when the record has none
 	baseid               string
 	chain                []string // dids of the chain, oldest first
 }
@@ -174,7 +185,7 @@ func TestAuthzLeakOracle(t *testing.T) {
 	}()
 	rng := rand.New(rand.NewSource(seed))
 
-	size := struct{ paths, records, callers, rounds, singles int }{30, 150, 14, 2, 5}
+	size := struct{ paths, records, callers, rounds, singles int }{30, 150, 14, 3, 6}
 	minTriples := int64(10_000)
 	if soak {
 		size = struct{ paths, records, callers, rounds, singles int }{60, 400, 30, 5, 10}
@@ -203,7 +214,10 @@ func TestAuthzLeakOracle(t *testing.T) {
 	recs := make([]*orRecord, 0, size.records)
 	byDID := map[string]*orRecord{}
 	for i := range size.records {
-		r := &orRecord{did: fmt.Sprintf("or-%04d-%x", i, rng.Int63()), size: int64(rng.Intn(1 << 20)), acl: acls[rng.Intn(len(acls))]}
+		r := &orRecord{did: fmt.Sprintf("or-%04d-%x", i, rng.Int63()), size: int64(rng.Intn(1 << 20)), acl: acls[rng.Intn(len(acls))], md5: fmt.Sprintf("%032x", i+1)}
+		if rng.Intn(3) == 0 {
+			r.version = fmt.Sprintf("v%d", i) // latest?has_version=true picks among these
+		}
 		r.url = "s3://or-bucket/" + r.did
 		switch k := rng.Intn(20); {
 		case k < 2:
@@ -221,9 +235,12 @@ func TestAuthzLeakOracle(t *testing.T) {
 			r.alias = "or-alias-" + r.did
 		}
 		body := map[string]any{
-			"did": r.did, "form": "object", "size": r.size, "hashes": map[string]string{"md5": fmt.Sprintf("%032x", i+1)},
+			"did": r.did, "form": "object", "size": r.size, "hashes": map[string]string{"md5": r.md5},
 			"urls": []string{r.url}, "urls_metadata": map[string]any{r.url: map[string]string{"k": "v"}},
 			"acl": []string{r.acl}, "authz": r.authz,
+		}
+		if r.version != "" {
+			body["version"] = r.version
 		}
 		path := "/index"
 		if len(recs) > 0 && rng.Intn(5) == 0 {
@@ -328,7 +345,7 @@ func TestAuthzLeakOracle(t *testing.T) {
 		st := discovery.Settings{AreRecordsDiscoverable: false, GlobalDiscoveryAuthz: []string{}}
 		switch {
 		case round == 0:
-		case round == size.rounds-1 && soak:
+		case round == size.rounds-1:
 			st.AreRecordsDiscoverable = true
 		default:
 			// A registered path, and one at or below a path some caller
@@ -347,6 +364,7 @@ func TestAuthzLeakOracle(t *testing.T) {
 			st.GlobalDiscoveryAuthz = append(st.GlobalDiscoveryAuthz, p)
 		}
 		azApply(t, st, e, hidden)
+		anonView := view(st, callers[0]) // DRS OPTIONS offers "None" exactly where anonymous callers see
 		// Plans are drawn here, on the test goroutine (rng is not shared).
 		type plan struct {
 			c       *orCaller
@@ -355,6 +373,7 @@ func TestAuthzLeakOracle(t *testing.T) {
 			ids     []string
 			page    int
 			singles []*orRecord
+			probe   *orRecord // its hash and size filter /urls
 		}
 		plans := make([]plan, 0, len(callers))
 		for _, c := range callers {
@@ -370,6 +389,7 @@ func TestAuthzLeakOracle(t *testing.T) {
 			for _, i := range rng.Perm(len(recs))[:size.singles] {
 				p.singles = append(p.singles, recs[i])
 			}
+			p.probe = recs[rng.Intn(len(recs))]
 			plans = append(plans, p)
 		}
 		shown, pairs := 0, 0
@@ -390,7 +410,7 @@ func TestAuthzLeakOracle(t *testing.T) {
 			go func() {
 				defer func() { <-sem; wg.Done() }()
 				label := fmt.Sprintf("[round %d settings %+v caller %s]", round, st, p.c.name)
-				orCheckCaller(chk, e, hidden, label, p.c.auth, p.v, recs, byDID, universe, urlToDID, p.filters, p.ids, p.page, p.singles, drs)
+				orCheckCaller(chk, e, hidden, label, p.c.auth, p.v, anonView, recs, byDID, universe, urlToDID, p.filters, p.ids, p.page, p.singles, p.probe, drs)
 			}()
 		}
 		wg.Wait()
@@ -407,7 +427,7 @@ func TestAuthzLeakOracle(t *testing.T) {
 }
 
 // orCheckCaller runs every read endpoint for one caller under one setting.
-func orCheckCaller(chk *azChecker, e, hidden *Env, label, auth string, v orView, recs []*orRecord, byDID map[string]*orRecord, universe []string, urlToDID map[string]string, filters, ids []string, page int, singles []*orRecord, drs bool) {
+func orCheckCaller(chk *azChecker, e, hidden *Env, label, auth string, v, anon orView, recs []*orRecord, byDID map[string]*orRecord, universe []string, urlToDID map[string]string, filters, ids []string, page int, singles []*orRecord, probe *orRecord, drs bool) {
 	vis := func(did string) bool { return v.visible(byDID[did].authz) }
 	filterOf := func(f string) func(*orRecord) bool {
 		k, raw, _ := strings.Cut(f, "=")
@@ -458,6 +478,9 @@ func orCheckCaller(chk *azChecker, e, hidden *Env, label, auth string, v orView,
 	}
 	list("GET", "/index?ids="+url.QueryEscape(strings.Join(ids, ",")), nil, false, azParseIndexList, func(r *orRecord) bool { return idSet[r.did] })
 	list("GET", "/urls?limit=1024", nil, false, azParseURLs(urlToDID), all)
+	list("GET", "/urls?limit=1024&ids="+url.QueryEscape(strings.Join(ids, ",")), nil, false, azParseURLs(urlToDID), func(r *orRecord) bool { return idSet[r.did] })
+	list("GET", "/urls?limit=1024&hash=md5:"+probe.md5, nil, false, azParseURLs(urlToDID), func(r *orRecord) bool { return r.md5 == probe.md5 })
+	list("GET", "/urls?limit=1024&size="+strconv.FormatInt(probe.size, 10), nil, false, azParseURLs(urlToDID), func(r *orRecord) bool { return r.size == probe.size })
 	list("GET", "/_query/urls/q?limit=1024&include="+url.QueryEscape("s3://or-bucket/"), nil, false, azParseRecordArray, all)
 	list("GET", "/_query/urls/metadata/q?limit=1024&key=k&value=v&url="+url.QueryEscape("s3://or-bucket/"), nil, false, azParseRecordArray, all)
 	list("POST", "/bulk/documents", universe, false, azParseRecordArray, all)
@@ -465,6 +488,9 @@ func orCheckCaller(chk *azChecker, e, hidden *Env, label, auth string, v orView,
 	if drs {
 		orPaged(chk, e, "/ga4gh/drs/v1/objects?limit="+strconv.Itoa(page), "drs_objects", label, auth, universe, vis)
 		list("POST", "/ga4gh/drs/v1/objects", map[string]any{"bulk_object_ids": ids}, true, azParseDRSBulk, func(r *orRecord) bool { return idSet[r.did] })
+		for _, f := range filters {
+			list("GET", "/ga4gh/drs/v1/objects?limit=1024&"+f, nil, true, azDRSListIDs, filterOf(f))
+		}
 	}
 	if r, ok := chk.do(e, "GET", "/_stats", auth, nil); ok {
 		chk.cases.Add(1)
@@ -497,20 +523,85 @@ func orCheckCaller(chk *azChecker, e, hidden *Env, label, auth string, v orView,
 			method, path string
 			drs          bool
 			wantDID      string // the did a 200 must name ("" for versions)
-			shown        bool   // the condition for 200
+			shown        bool   // the condition for an answer other than the invisible one
+			// check judges a shown answer (nil: 200 judged by orCheckShown).
+			check func(r azResp) error
+		}
+		// latest?has_version=true: the newest visible version that has a
+		// version string; a visible chain without one is 404 with its own
+		// message (the caller sees the chain, so that tells nothing new).
+		var versioned []string
+		for _, d := range visChain {
+			if byDID[d].version != "" {
+				versioned = append(versioned, d)
+			}
+		}
+		hasVersion := func(r azResp) error {
+			if len(versioned) == 0 {
+				if r.Status != http.StatusNotFound || !azSameBody(r.Body, `{"error":"no versioned record found"}`) {
+					return fmt.Errorf("status %d, want 404 no versioned record found", r.Status)
+				}
+				return nil
+			}
+			if r.Status != http.StatusOK {
+				return fmt.Errorf("status %d, want 200", r.Status)
+			}
+			return orCheckShown(r.Body, "", versioned[len(versioned)-1], nil)
+		}
+		aliases := func(r azResp) error {
+			var got struct{ Aliases []struct{ Value string } }
+			if r.Status != http.StatusOK || json.Unmarshal(r.Body, &got) != nil {
+				return fmt.Errorf("status %d, want 200 with aliases", r.Status)
+			}
+			want := []string{}
+			if rec.alias != "" {
+				want = append(want, rec.alias)
+			}
+			var names []string
+			for _, a := range got.Aliases {
+				names = append(names, a.Value)
+			}
+			if !slices.Equal(names, want) {
+				return fmt.Errorf("aliases %v, want %v", names, want)
+			}
+			return nil
+		}
+		options := func(r azResp) error {
+			var got struct {
+				DrsObjectID    string   `json:"drs_object_id"`
+				SupportedTypes []string `json:"supported_types"`
+			}
+			if r.Status != http.StatusOK || json.Unmarshal(r.Body, &got) != nil {
+				return fmt.Errorf("status %d, want 200 with Authorizations", r.Status)
+			}
+			if got.DrsObjectID != rec.did {
+				return fmt.Errorf("drs_object_id %q", got.DrsObjectID)
+			}
+			if none := slices.Contains(got.SupportedTypes, "None"); none != anon.visible(rec.authz) {
+				return fmt.Errorf("supported_types %v: None offered %v, but anonymous callers see the record: %v", got.SupportedTypes, none, anon.visible(rec.authz))
+			}
+			return nil
 		}
 		reads := []read{
-			{"GET", "/index/" + rec.did, false, rec.did, vis(rec.did)},
-			{"GET", "/" + rec.did, false, rec.did, vis(rec.did)},
-			{"GET", "/index/" + rec.did + "/versions", false, "", vis(rec.did)},
-			{"GET", "/index/" + rec.did + "/latest", false, "", vis(rec.did)},
-			{"GET", "/index/" + rec.baseid + "/versions", false, "", len(visChain) > 0},
+			{"GET", "/index/" + rec.did, false, rec.did, vis(rec.did), nil},
+			{"GET", "/" + rec.did, false, rec.did, vis(rec.did), nil},
+			{"GET", "/index/" + rec.did + "/versions", false, "", vis(rec.did), nil},
+			{"GET", "/index/" + rec.did + "/latest", false, "", vis(rec.did), nil},
+			{"GET", "/index/" + rec.did + "/latest?has_version=true", false, "", vis(rec.did), hasVersion},
+			{"GET", "/index/" + rec.did + "/aliases", false, "", vis(rec.did), aliases},
+			{"GET", "/index/" + rec.baseid + "/versions", false, "", len(visChain) > 0, nil},
+			{"GET", "/index/" + rec.baseid + "/latest", false, "", len(visChain) > 0, nil},
+			{"GET", "/index/" + rec.baseid + "/latest?has_version=true", false, "", len(visChain) > 0, hasVersion},
 		}
 		if rec.alias != "" {
-			reads = append(reads, read{"GET", "/" + rec.alias, false, rec.did, vis(rec.did)})
+			reads = append(reads, read{"GET", "/" + rec.alias, false, rec.did, vis(rec.did), nil})
 		}
 		if drs {
-			reads = append(reads, read{"GET", "/ga4gh/drs/v1/objects/" + rec.did, true, rec.did, vis(rec.did)})
+			reads = append(reads,
+				read{"GET", "/ga4gh/drs/v1/objects/" + rec.did, true, rec.did, vis(rec.did), nil},
+				read{"POST", "/ga4gh/drs/v1/objects/" + rec.did, true, rec.did, vis(rec.did), nil},
+				read{"OPTIONS", "/ga4gh/drs/v1/objects/" + rec.did, true, rec.did, vis(rec.did), options},
+			)
 		}
 		for _, rd := range reads {
 			r, ok := chk.do(inst, rd.method, rd.path, auth, nil)
@@ -520,6 +611,10 @@ func orCheckCaller(chk *azChecker, e, hidden *Env, label, auth string, v orView,
 			chk.cases.Add(1)
 			where := fmt.Sprintf("%s %s (hide=%v) %s", rd.method, rd.path, hide, label)
 			switch {
+			case rd.shown && rd.check != nil:
+				if err := rd.check(r); err != nil {
+					chk.fail("%s: %v: %s", where, err, azTrunc(r.Body))
+				}
 			case rd.shown:
 				if r.Status != http.StatusOK {
 					chk.fail("%s: status %d, want 200: %s", where, r.Status, azTrunc(r.Body))
