@@ -103,3 +103,34 @@ func TestSlowClientGuard(t *testing.T) {
 	}
 	<-done
 }
+
+// TestStatsHugeSizes: sizes are caller-given and may each be up to 2^63-1,
+// so their sum can pass what a bigint holds. /_stats and DRS service-info
+// then report the total as 2^63-1 instead of answering 500 to every caller
+// (found by FuzzHTTPHandlers: one record of size 2^63-1 beside any other).
+func TestStatsHugeSizes(t *testing.T) {
+	t.Parallel()
+	e := Start(t)
+	w := e.Writer()
+	const maxInt64 = int64(^uint64(0) >> 1)
+	for _, did := range []string{"huge-1", "huge-2"} {
+		rec := Rec(did, "/programs/p1")
+		rec["size"] = maxInt64
+		e.Create(w, rec)
+	}
+	e.Create(w, Rec("small", "/programs/p1"))
+	var st struct{ FileCount, TotalFileSize int64 }
+	e.Do(http.MethodGet, "/_stats", "", nil).MustStatus(t, http.StatusOK).JSON(t, &st)
+	if st.FileCount != 3 || st.TotalFileSize != maxInt64 {
+		t.Fatalf("/_stats %+v, want 3 files and the total saturated at %d", st, maxInt64)
+	}
+	var si struct {
+		DRS struct {
+			ObjectCount, TotalObjectSize int64
+		}
+	}
+	e.Do(http.MethodGet, "/ga4gh/drs/v1/service-info", "", nil).MustStatus(t, http.StatusOK).JSON(t, &si)
+	if si.DRS.ObjectCount != 3 || si.DRS.TotalObjectSize != maxInt64 {
+		t.Fatalf("service-info drs %+v, want 3 objects and the total saturated", si.DRS)
+	}
+}

@@ -324,7 +324,8 @@ type StatsOptions struct {
 	OnlyObjects bool
 }
 
-// Stats counts the live records visible under dc and their total size.
+// Stats counts the live records visible under dc and their total size,
+// which saturates at 2^63-1 bytes.
 func (s *Store) Stats(ctx context.Context, dc discovery.Context, opt StatsOptions) (indexd.Stats, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
@@ -332,7 +333,10 @@ func (s *Store) Stats(ctx context.Context, dc discovery.Context, opt StatsOption
 	if err != nil {
 		return indexd.Stats{}, err
 	}
-	b := s.sb.Select("count(*)", "coalesce(sum(r.size), 0)::bigint").From(recordFrom).Where(vis)
+	// sum(bigint) is numeric: a total past 2^63-1 bytes (sizes are
+	// caller-given, each up to 2^63-1) is reported as 2^63-1 rather than
+	// failing the cast for every caller.
+	b := s.sb.Select("count(*)", "least(coalesce(sum(r.size), 0), 9223372036854775807)::bigint").From(recordFrom).Where(vis)
 	if opt.OnlyObjects {
 		b = b.Where(drsObjectClause())
 	}
