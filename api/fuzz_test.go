@@ -106,6 +106,46 @@ func FuzzParseURLQuery(f *testing.F) {
 	})
 }
 
+// FuzzParseURLList: GET /urls (indexd's /urls/). Only its five parameters
+// are accepted, within their bounds.
+func FuzzParseURLList(f *testing.F) {
+	for _, s := range []string{
+		"", "ids=a,b&limit=5&start=10", "hash=md5:0123456789abcdef0123456789abcdef&hash=md5:ffffffffffffffffffffffffffffffff", "size=12",
+		"size=-1", "size=", "start=-1", "start=100001", "limit=1025", "authz=/a", "ids=" + strings.Repeat("i,", 1025), "hash=md5:x",
+		"ids=%ff", "limit=0", "start=99999999999999999999", "ids=,,,",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		q := queryOf(raw)
+		lf, err := ParseURLList(q)
+		if err != nil {
+			mustBeRejection(t, "ParseURLList", raw, err)
+			return
+		}
+		for k, vs := range q {
+			if !urlListParams[k] {
+				t.Fatalf("accepted unknown parameter %q", k)
+			}
+			for _, v := range vs {
+				if !okText(k) || !okText(v) {
+					t.Fatalf("accepted parameter %q=%q that is not text", k, v)
+				}
+			}
+		}
+		if lf.Limit < 0 || lf.Limit > indexd.MaxLimit || lf.Offset < 0 || lf.Offset > indexd.MaxOffset || (lf.Size != nil && *lf.Size < 0) || len(lf.IDs) > indexd.MaxBulkIDs {
+			t.Fatalf("accepted out-of-range filter %+v", lf)
+		}
+		seen := map[string]bool{}
+		for _, h := range lf.Hashes {
+			if indexd.ValidateHash(h.Key, h.Value) != nil || seen[h.Key] {
+				t.Fatalf("accepted hashes %+v", lf.Hashes)
+			}
+			seen[h.Key] = true
+		}
+	})
+}
+
 // FuzzParseExpand: the DRS expand parameter is true or false (any letter
 // case) or absent.
 func FuzzParseExpand(f *testing.F) {
