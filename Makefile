@@ -22,18 +22,28 @@ vet:
 	$(GO) vet ./...
 
 FUZZTIME ?= 30s
-## fuzz: run every fuzz target for FUZZTIME each
+## fuzz: run every fuzz target for FUZZTIME each; print each target's executions
 fuzz:
 	@for spec in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
 	  for f in $$(grep -h '^func Fuzz' $$spec/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
-	    echo "fuzz $$spec $$f"; \
-	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$spec || exit 1; \
+	    out=$$(mktemp); \
+	    if $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$spec >$$out 2>&1; then \
+	      echo "fuzz $$spec $$f: $$(grep '^fuzz: elapsed' $$out | tail -n 1 | sed 's/^fuzz: //')"; \
+	      rm -f $$out; \
+	    else \
+	      echo "fuzz $$spec $$f FAILED:"; cat $$out; rm -f $$out; exit 1; \
+	    fi; \
 	  done; \
 	done
 
-## soak: the long versions of the property and fault tests
+SOAKLOG ?= $(or $(TMPDIR),/tmp)/indexd-soak.log
+## soak: the long versions of the property and fault tests; prints their
+## figures (the full log is kept in SOAKLOG), then fuzzes each target for 2m
 soak:
-	INDEXD_SOAK=1 $(GO) test -count=1 -timeout 60m ./integration/...
+	@echo "soak: INDEXD_SOAK=1 go test ./integration/... (log: $(SOAKLOG))"
+	@INDEXD_SOAK=1 $(GO) test -count=1 -v -timeout 60m ./integration/... >$(SOAKLOG) 2>&1; rc=$$?; \
+	  grep -h 'figures:' $(SOAKLOG) | sed 's/^ *[a-z_]*\.go:[0-9]*: figures: /  /'; \
+	  if [ $$rc -ne 0 ]; then grep -v '^=== ' $(SOAKLOG) | grep -A 20 -e '--- FAIL' -e '^panic' | head -n 200; exit $$rc; fi
 	$(MAKE) fuzz FUZZTIME=2m
 
 ## bench: load harness at BENCH_N records (default 1,000,000) plus Go benchmarks

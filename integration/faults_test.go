@@ -318,7 +318,7 @@ func TestAuthzFaultsFailClosed(t *testing.T) {
 			t.Errorf("write with policy down: %d %s", r.Status, r.Body)
 		}
 	})
-	t.Logf("faults survived: %d fault rounds (%d kinds) with recovery after each; %d answers checked to fail closed with the exact JSON 503/401 and no record named; %d reads and %d writes per caller and fault",
+	t.Logf("figures: faults survived: %d fault rounds (%d kinds) with recovery after each; %d answers checked to fail closed with the exact JSON 503/401 and no record named; %d reads and %d writes per caller and fault",
 		len(faults), 5, failedClosed, len(reads), len(writes))
 }
 

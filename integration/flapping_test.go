@@ -225,7 +225,7 @@ func TestAuthzFaultsFlapping(t *testing.T) {
 			t.Errorf("create %s answered 503 but is there: %d", did, r.Status)
 		}
 	}
-	t.Logf("policy service flapped %d times in %s: %d healthy answers checked, %d exact 503s; creates %d acknowledged (all present), %d refused (all absent)",
+	t.Logf("figures: policy service flapped %d times in %s: %d healthy answers checked, %d exact 503s; creates %d acknowledged (all present), %d refused (all absent)",
 		flips, duration, healthy.Load(), unavailable.Load(), len(acked), len(refused))
 	if healthy.Load() == 0 || unavailable.Load() == 0 {
 		t.Errorf("the flapping was not exercised: %d healthy, %d unavailable", healthy.Load(), unavailable.Load())

@@ -419,7 +419,7 @@ func TestAuthzLeakOracle(t *testing.T) {
 		}
 	}
 	n := chk.cases.Load()
-	t.Logf("leak oracle: %d (caller, record, endpoint) triples checked with %d HTTP requests; %d records (%d authz paths registered), %d callers, %d settings rounds, DRS %v; %s",
+	t.Logf("figures: leak oracle: %d (caller, record, endpoint) triples checked with %d HTTP requests; %d records (%d authz paths registered), %d callers, %d settings rounds, DRS %v; %s",
 		n, chk.requests.Load(), len(recs), len(registered), len(callers), size.rounds, drs, time.Since(start).Round(time.Millisecond))
 	if n < minTriples {
 		t.Fatalf("only %d triples checked, want at least %d", n, minTriples)

@@ -541,7 +541,7 @@ func TestPostgresRestartUnderWriteLoad(t *testing.T) {
 		return true
 	})
 	sort.Strings(rs)
-	t.Logf("restarts survived: %v (fast = pg_ctl -m fast, immediate = crash); %d writes sent, %d acknowledged, statuses by operation %v; reader statuses %v; unacknowledged writes resolved %v; %d acknowledged records, aliases and versions checked; %d authz sets checked for prefix rows",
+	t.Logf("figures: restarts survived: %v (fast = pg_ctl -m fast, immediate = crash); %d writes sent, %d acknowledged, statuses by operation %v; reader statuses %v; unacknowledged writes resolved %v; %d acknowledged records, aliases and versions checked; %d authz sets checked for prefix rows",
 		survived, stats.requests.Load(), stats.acked.Load(), stats.status, rs, stats.resolved, checked, sets)
 	for _, mode := range modes {
 		if survived[mode] == 0 {
