@@ -62,8 +62,12 @@ func (s *Store) AddAliases(ctx context.Context, did, rev string, aliases []strin
 		if err != nil {
 			return fmt.Errorf("repository: list aliases: %w", classify(err))
 		}
-		out, err = pgx.CollectRows(rows, pgx.RowTo[string])
-		return err
+		if out, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			// The connection may drop while the rows are read: classified
+			// like every other statement's error (503, not 500).
+			return fmt.Errorf("repository: list aliases: %w", classify(err))
+		}
+		return nil
 	})
 	return orEmpty(out), err
 }
