@@ -47,14 +47,14 @@ fuzz:
 	  done; \
 	done
 
-SOAKLOG ?= $(or $(TMPDIR),/tmp)/indexd-soak.log
+SOAKLOG ?= $(shell mktemp -t indexd-soak.XXXXXX)
 ## soak: the long versions of the property and fault tests; prints their
 ## figures (the full log is kept in SOAKLOG), then fuzzes each target for 2m
 soak:
-	@echo "soak: INDEXD_SOAK=1 go test ./integration/... (log: $(SOAKLOG))"
-	@INDEXD_SOAK=1 $(GO) test -count=1 -v -timeout 60m ./integration/... >$(SOAKLOG) 2>&1; rc=$$?; \
-	  grep -h 'figures:' $(SOAKLOG) | sed 's/^ *[a-z_]*\.go:[0-9]*: figures: /  /'; \
-	  if [ $$rc -ne 0 ]; then grep -v '^=== ' $(SOAKLOG) | grep -A 20 -e '--- FAIL' -e '^panic' | head -n 200; exit $$rc; fi
+	@log=$(SOAKLOG); echo "soak: INDEXD_SOAK=1 go test ./integration/... (log: $$log)"; \
+	  INDEXD_SOAK=1 $(GO) test -count=1 -v -timeout 60m ./integration/... >$$log 2>&1; rc=$$?; \
+	  grep -h 'figures:' $$log | sed 's/^ *[a-z_]*\.go:[0-9]*: figures: /  /'; \
+	  if [ $$rc -ne 0 ]; then grep -v '^=== ' $$log | grep -A 20 -e '--- FAIL' -e '^panic' | head -n 200; exit $$rc; fi
 	$(MAKE) fuzz FUZZTIME=2m
 
 ## bench: load harness at BENCH_N records (default 1,000,000) plus Go benchmarks
