@@ -57,18 +57,23 @@ func (s *Server) buildDiscoveryContext(ctx context.Context, caller policy.Caller
 	if caller.BasicAdmin {
 		return discovery.Context{CanDiscoverAll: true}, nil
 	}
-	m, err := s.policy.Mapping(ctx, caller)
+	reads, err := policy.ReadResources(ctx, s.policy, caller)
 	if err != nil {
 		return discovery.Context{}, errf("discovery context: %w", err)
 	}
-	return ContextFromMapping(st, m), nil
+	return contextFromReads(st, reads), nil
 }
 
 // ContextFromMapping derives the discovery context from settings and a
 // caller's mapping: read grants (service indexd or *) are the authorized
 // resources; holding read on any global discovery path discovers all.
 func ContextFromMapping(st discovery.Settings, m policy.Mapping) discovery.Context {
-	reads := m.ResourcesWith(policy.MethodRead)
+	return contextFromReads(st, m.ResourcesWith(policy.MethodRead))
+}
+
+// contextFromReads is ContextFromMapping from the read resources (shared:
+// the context only ever reads them).
+func contextFromReads(st discovery.Settings, reads []string) discovery.Context {
 	dc := discovery.Context{Discoverable: st.AreRecordsDiscoverable, AuthorizedResources: reads}
 	for _, global := range st.GlobalDiscoveryAuthz {
 		for _, g := range reads {

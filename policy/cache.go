@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -102,10 +103,40 @@ func (c *Cached) entryTTL(caller Caller) time.Duration {
 // ends while waiting for a shared inner call, Mapping returns ErrUnavailable
 // wrapping ctx's error; the inner call itself runs to its own timeout.
 func (c *Cached) Mapping(ctx context.Context, caller Caller) (Mapping, error) {
+	e, err := c.entry(ctx, caller)
+	if err != nil {
+		return nil, err
+	}
+	return e.mapping, nil
+}
+
+// cachedMapping is one cache entry: a mapping and, computed on first use
+// and shared while the entry lives, what reads derive from it.
+type cachedMapping struct {
+	mapping Mapping
+	reads   func() []string
+}
+
+func newCachedMapping(m Mapping) *cachedMapping {
+	return &cachedMapping{mapping: m, reads: sync.OnceValue(func() []string { return m.ResourcesWith(MethodRead) })}
+}
+
+// readResources is ResourcesWith(MethodRead) of the caller's mapping,
+// computed once per cache entry rather than once per request (a mapping of
+// thousands of paths costs milliseconds to walk).
+func (c *Cached) readResources(ctx context.Context, caller Caller) ([]string, error) {
+	e, err := c.entry(ctx, caller)
+	if err != nil {
+		return nil, err
+	}
+	return e.reads(), nil
+}
+
+func (c *Cached) entry(ctx context.Context, caller Caller) (*cachedMapping, error) {
 	key := cacheKey(caller)
 	if v, ok := c.cache.Get(key); ok {
 		c.hits.Add(1)
-		return v.(Mapping), nil
+		return v.(*cachedMapping), nil
 	}
 	c.misses.Add(1)
 
@@ -122,17 +153,18 @@ func (c *Cached) Mapping(ctx context.Context, caller Caller) (Mapping, error) {
 		if err != nil {
 			return nil, err
 		}
+		e := newCachedMapping(m)
 		if ttl := c.entryTTL(caller); ttl > 0 {
-			c.cache.Set(key, m, ttl)
+			c.cache.Set(key, e, ttl)
 		}
-		return m, nil
+		return e, nil
 	})
 	select {
 	case res := <-ch:
 		if res.Err != nil {
 			return nil, res.Err
 		}
-		return res.Val.(Mapping), nil
+		return res.Val.(*cachedMapping), nil
 	case <-ctx.Done():
 		return nil, fmt.Errorf("policy: waiting for mapping: %w: %w", ErrUnavailable, ctx.Err())
 	}

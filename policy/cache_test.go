@@ -187,12 +187,21 @@ func TestCachedRevocationWithinTTL(t *testing.T) {
 	s := newDouble(t)
 	c := policy.NewCached(policy.NewArborist(s.URL(), time.Second, nil), 150*time.Millisecond)
 	ctx := context.Background()
+	// The read resources the discovery context uses are memoised per
+	// cache entry: they must agree with the mapping and expire with it.
 	reads := func() []string {
 		m, err := c.Mapping(ctx, aliceCaller)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return m.ResourcesWith(policy.MethodRead)
+		memo, err := policy.ReadResources(ctx, c, aliceCaller)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := m.ResourcesWith(policy.MethodRead); !reflect.DeepEqual(memo, want) {
+			t.Fatalf("ReadResources %v, mapping's reads %v", memo, want)
+		}
+		return memo
 	}
 	with := []string{"/programs/open", "/programs/p1", "/programs/public"}
 	without := []string{"/programs/open", "/programs/public"}
@@ -253,6 +262,31 @@ func TestCachedWaiterContext(t *testing.T) {
 	}
 	if n := s.MappingCalls(); n != 1 {
 		t.Fatalf("%d arborist calls, want 1 (the abandoned call is shared)", n)
+	}
+}
+
+// TestReadResourcesMemoised: a Cached computes a caller's read resources
+// once per cache entry (the same list is handed out again), and a plain
+// Service computes them from its mapping.
+func TestReadResourcesMemoised(t *testing.T) {
+	s := newDouble(t)
+	inner := policy.NewArborist(s.URL(), time.Second, nil)
+	c := policy.NewCached(inner, time.Minute)
+	ctx := context.Background()
+	first, err := policy.ReadResources(ctx, c, aliceCaller)
+	if err != nil || len(first) == 0 {
+		t.Fatalf("%v %v", first, err)
+	}
+	again, err := policy.ReadResources(ctx, c, aliceCaller)
+	if err != nil || &again[0] != &first[0] {
+		t.Fatalf("not memoised: %p %p (%v)", again, first, err)
+	}
+	direct, err := policy.ReadResources(ctx, inner, aliceCaller)
+	if err != nil || !reflect.DeepEqual(direct, first) || &direct[0] == &first[0] {
+		t.Fatalf("uncached service: %v %v", direct, err)
+	}
+	if n := c.Stats().InnerCalls; n != 1 {
+		t.Fatalf("%d inner calls, want 1", n)
 	}
 }
 

@@ -115,12 +115,34 @@ func (m Mapping) ResourcesWith(method string) []string {
 	return out
 }
 
+// ReadResources returns the resources on which the caller holds read
+// (Mapping.ResourcesWith(MethodRead)). A Cached service computes the list
+// once per cached mapping and shares it: callers must not modify it.
+func ReadResources(ctx context.Context, s Service, c Caller) ([]string, error) {
+	if r, ok := s.(interface {
+		readResources(context.Context, Caller) ([]string, error)
+	}); ok {
+		return r.readResources(ctx, c)
+	}
+	m, err := s.Mapping(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	return m.ResourcesWith(MethodRead), nil
+}
+
 // coveredByAncestor reports whether a proper ancestor of p (on whole
-// segments) is in set.
+// segments: discovery.Prefixes without the path itself) is in set. It walks
+// p's separators in place: a mapping may hold thousands of paths.
 func coveredByAncestor(set map[string]bool, p string) bool {
-	pre := discovery.Prefixes(p)
-	for _, a := range pre[:len(pre)-1] {
-		if set[a] {
+	if len(p) < 2 || p[0] != '/' {
+		return false // not a path, or the root: no ancestor
+	}
+	if set["/"] {
+		return true
+	}
+	for i := 1; i < len(p); i++ {
+		if p[i] == '/' && set[p[:i]] {
 			return true
 		}
 	}

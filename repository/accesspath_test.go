@@ -146,3 +146,24 @@ func TestListPathsAgree(t *testing.T) {
 	}
 	st.forcePath = nil
 }
+
+func TestIsCanonical(t *testing.T) {
+	for _, c := range []struct {
+		paths []string
+		want  bool
+	}{
+		{nil, true},
+		{[]string{"/a", "/a/b", "/b"}, true},
+		{[]string{"/b", "/a"}, false},
+		{[]string{"/a", "/a"}, false},
+		{[]string{"/a/"}, false},
+		{[]string{"/", "/a"}, true},
+	} {
+		if got := isCanonical(c.paths); got != c.want {
+			t.Errorf("isCanonical(%q) = %v", c.paths, got)
+		}
+		if got, want := isCanonical(c.paths), slices.Equal(discovery.CanonicalSet(c.paths), c.paths) || len(c.paths) == 0; got != want {
+			t.Errorf("isCanonical(%q) = %v, but CanonicalSet gives %q", c.paths, got, discovery.CanonicalSet(c.paths))
+		}
+	}
+}

@@ -144,7 +144,10 @@ func (s *Store) resolveVisibleSets(ctx context.Context, q querier, grants []stri
 	if len(grants) == 0 {
 		return nil, nil
 	}
-	norm := discovery.CanonicalSet(grants)
+	norm := grants
+	if !isCanonical(grants) { // a cached mapping's reads already are
+		norm = discovery.CanonicalSet(grants)
+	}
 	if len(norm) > 0 && norm[0] == "" {
 		norm = norm[1:]
 	}
@@ -161,6 +164,17 @@ func (s *Store) resolveVisibleSets(ctx context.Context, q querier, grants []stri
 	}
 	s.sets.SetDefault(key, ids)
 	return ids, nil
+}
+
+// isCanonical reports whether paths is already in discovery.CanonicalSet's
+// form (normalised, sorted, no duplicates), so it need not be copied.
+func isCanonical(paths []string) bool {
+	for i, p := range paths {
+		if discovery.NormalizePath(p) != p || (i > 0 && paths[i-1] >= p) {
+			return false
+		}
+	}
+	return true
 }
 
 // grantsKey is the SHA-256 of a canonical grant list.

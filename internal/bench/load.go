@@ -179,7 +179,9 @@ func schemaStale(ctx context.Context, pool *pgxpool.Pool, dbURL string) (bool, e
 	if err != nil {
 		return false, err
 	}
-	cfg.ConnConfig.RuntimeParams["search_path"] = probeSchema
+	// The probe schema first (every migrated object goes there), then
+	// public, where extensions the migrations use (pg_trgm) already live.
+	cfg.ConnConfig.RuntimeParams["search_path"] = probeSchema + ", public"
 	cfg.MaxConns = 1
 	probe, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
