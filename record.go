@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Forms a record may take.
@@ -55,14 +57,142 @@ func (o JSONObject) IsEmpty() bool {
 
 // StringMap decodes an object of strings ({"md5": "…"}).
 func (o JSONObject) StringMap() (map[string]string, error) {
+	if m, ok := o.plainStringMap(); ok {
+		return m, nil
+	}
 	m := map[string]string{}
 	return m, o.decode(&m)
 }
 
 // StringMaps decodes an object of objects of strings (urls_metadata).
 func (o JSONObject) StringMaps() (map[string]map[string]string, error) {
+	if m, ok := o.plainStringMaps(); ok {
+		return m, nil
+	}
 	m := map[string]map[string]string{}
 	return m, o.decode(&m)
+}
+
+// plainStringMap and plainStringMaps decode the common case without
+// encoding/json: objects of strings with no escape sequences, as jsonb
+// prints them ({"k": "v", …}, any spacing). Anything else answers false and
+// is left to the full decoder (FuzzStringMap, FuzzStringMaps).
+func (o JSONObject) plainStringMap() (map[string]string, bool) {
+	p, ok := newPlainScanner(o)
+	if !ok {
+		return nil, false
+	}
+	m := map[string]string{}
+	ok = p.object(func(k string) bool {
+		v, ok := p.str()
+		m[k] = v
+		return ok
+	})
+	return m, ok && p.end()
+}
+
+func (o JSONObject) plainStringMaps() (map[string]map[string]string, bool) {
+	p, ok := newPlainScanner(o)
+	if !ok {
+		return nil, false
+	}
+	m := map[string]map[string]string{}
+	ok = p.object(func(k string) bool {
+		inner := map[string]string{}
+		m[k] = inner
+		return p.object(func(k2 string) bool {
+			v, ok := p.str()
+			inner[k2] = v
+			return ok
+		})
+	})
+	return m, ok && p.end()
+}
+
+// plainScanner reads escape-free JSON objects of strings.
+type plainScanner struct {
+	s string
+	i int
+}
+
+func newPlainScanner(o JSONObject) (*plainScanner, bool) {
+	if bytes.IndexByte(o, '\\') >= 0 || !utf8.Valid(o) {
+		return nil, false
+	}
+	return &plainScanner{s: string(o)}, true
+}
+
+func (p *plainScanner) skip() {
+	for p.i < len(p.s) && (p.s[p.i] == ' ' || p.s[p.i] == '\n' || p.s[p.i] == '\t' || p.s[p.i] == '\r') {
+		p.i++
+	}
+}
+
+// str reads a string with no escapes and no raw control characters.
+func (p *plainScanner) str() (string, bool) {
+	p.skip()
+	if p.i >= len(p.s) || p.s[p.i] != '"' {
+		return "", false
+	}
+	end := strings.IndexByte(p.s[p.i+1:], '"')
+	if end < 0 {
+		return "", false
+	}
+	v := p.s[p.i+1 : p.i+1+end]
+	for j := 0; j < len(v); j++ {
+		if v[j] < 0x20 {
+			return "", false
+		}
+	}
+	p.i += end + 2
+	return v, true
+}
+
+// object reads {"key": value, …}, value read by member.
+func (p *plainScanner) object(member func(key string) bool) bool {
+	p.skip()
+	if p.i >= len(p.s) || p.s[p.i] != '{' {
+		return false
+	}
+	p.i++
+	p.skip()
+	if p.i < len(p.s) && p.s[p.i] == '}' {
+		p.i++
+		return true
+	}
+	for {
+		k, ok := p.str()
+		if !ok {
+			return false
+		}
+		p.skip()
+		if p.i >= len(p.s) || p.s[p.i] != ':' {
+			return false
+		}
+		p.i++
+		if !member(k) {
+			return false
+		}
+		p.skip()
+		if p.i >= len(p.s) {
+			return false
+		}
+		switch p.s[p.i] {
+		case ',':
+			p.i++
+		case '}':
+			p.i++
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// end reports whether only spacing is left.
+func (p *plainScanner) end() bool {
+	p.skip()
+	return p.i == len(p.s)
 }
 
 func (o JSONObject) decode(v any) error {

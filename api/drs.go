@@ -188,7 +188,7 @@ func (s *Server) drsObjectGet(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, s.toDRS(rec, s.drsHost(c)))
+	return writeOneDRSObject(c, s.toDRS(rec, s.drsHost(c)))
 }
 
 // drsObjectBody is PostObjectBody.
@@ -219,7 +219,7 @@ func (s *Server) drsObjectPost(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, s.toDRS(rec, s.drsHost(c)))
+	return writeOneDRSObject(c, s.toDRS(rec, s.drsHost(c)))
 }
 
 // objectAuthorizations says how to authorize GetObject/PostObject on one
@@ -345,7 +345,9 @@ func (s *Server) drsListObjects(c echo.Context) error {
 			out.NextCursor = EncodeCursor(page.Next)
 		}
 	}
-	return c.JSON(http.StatusOK, out)
+	var w jsonWriter
+	writeDRSObjectList(&w, &out)
+	return writeJSON(c, http.StatusOK, &w)
 }
 
 type bulkSummary struct {

@@ -89,6 +89,11 @@ func (w *jsonWriter) int(n int64) {
 	w.buf = strconv.AppendInt(w.buf, n, 10)
 }
 
+func (w *jsonWriter) bool(b bool) {
+	w.pre()
+	w.buf = strconv.AppendBool(w.buf, b)
+}
+
 func (w *jsonWriter) intPtr(n *int64) {
 	if n == nil {
 		w.null()
