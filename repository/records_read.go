@@ -122,15 +122,25 @@ func (s *Store) ListRecords(ctx context.Context, dc discovery.Context, f indexd.
 		return indexd.Page{}, err
 	}
 	b := s.selectRecords(opt.WithAliases).OrderBy(colDID).Limit(uint64(limit) + 1)
-	if !vis.all && len(vis.setIDs) > 0 && onlyStart(&f) && s.listPath(ctx, vis.setIDs, limit+1) == pathSetWalk {
+	// Planned per execution where the parameters decide the plan (the set
+	// ids' selectivity, a filter's); a plain keyset page or a set walk has
+	// one good plan whatever the parameters, so it keeps a prepared
+	// statement and skips planning.
+	mode := pgx.QueryExecModeCacheDescribe
+	switch {
+	case !vis.all && len(vis.setIDs) > 0 && onlyStart(&f) && s.listPath(ctx, vis.setIDs, limit+1) == pathSetWalk:
 		b = b.Where(pageBySets(vis.setIDs, f.Start, uint64(limit)+1, f.OnlyObjects))
-	} else {
+		mode = pgx.QueryExecModeCacheStatement
+	case vis.all && onlyStart(&f):
+		b = b.Where(where)
+		mode = pgx.QueryExecModeCacheStatement
+	default:
 		b = b.Where(vis.clause()).Where(where)
 	}
 	if f.Page > 0 {
 		b = b.Offset(uint64(f.Page) * uint64(limit))
 	}
-	recs, err := s.queryPlanned(ctx, s.pool, b)
+	recs, err := s.queryMode(ctx, s.pool, b, mode)
 	if err != nil {
 		return indexd.Page{}, err
 	}
