@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 )
@@ -43,8 +44,10 @@ func run(args []string, stdin io.Reader, stdout io.Writer, getenv func(string) s
 	defer stop()
 	switch args[0] {
 	case "serve":
+		serviceGC(getenv)
 		return cmdServe(ctx, getenv)
 	case "run":
+		serviceGC(getenv)
 		return cmdRun(ctx, stdout, getenv)
 	case "migrate":
 		return cmdMigrate(ctx, getenv)
@@ -74,4 +77,18 @@ func newLogger(level, format string) *slog.Logger {
 		return slog.New(slog.NewTextHandler(os.Stderr, opts))
 	}
 	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+}
+
+// serviceGCPercent is the service's garbage-collection target unless GOGC
+// is set: collect when the heap has grown by 4× its live size rather than
+// Go's 2×. A list page allocates about 100 KB of short-lived rows; at 2× the
+// collector took a fifth of the CPU. Measured at 1M records
+// (docs/performance.md): an unfiltered page went from 1.7 to 1.1 ms of
+// service CPU, peak RSS from 27 to 38 MiB (target: 100 MB).
+const serviceGCPercent = 400
+
+func serviceGC(getenv func(string) string) {
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(serviceGCPercent)
+	}
 }
