@@ -6,6 +6,24 @@ import (
 	"testing"
 )
 
+// sameAsEncodingJSON: decode(s) gives what encoding/json gives for s (the
+// empty text being the empty object), error for error.
+func sameAsEncodingJSON[M any](t *testing.T, s string, decode func(JSONObject) (M, error)) {
+	t.Helper()
+	got, gotErr := decode(JSONObject(s))
+	want, _ := decode(nil) // the empty map of the right type
+	var wantErr error
+	if !JSONObject(s).IsEmpty() {
+		wantErr = json.Unmarshal([]byte(s), &want)
+	}
+	if (gotErr != nil) != (wantErr != nil) {
+		t.Fatalf("%q: error %v, encoding/json %v", s, gotErr, wantErr)
+	}
+	if gotErr == nil && !reflect.DeepEqual(got, want) {
+		t.Fatalf("%q: %v, encoding/json %v", s, got, want)
+	}
+}
+
 // FuzzStringMap: JSONObject.StringMap (with its fast path for plain
 // objects) decodes exactly what encoding/json decodes, and fails where it
 // fails.
@@ -17,20 +35,7 @@ func FuzzStringMap(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	f.Fuzz(func(t *testing.T, s string) {
-		got, gotErr := JSONObject(s).StringMap()
-		want := map[string]string{}
-		var wantErr error
-		if !JSONObject(s).IsEmpty() {
-			wantErr = json.Unmarshal([]byte(s), &want)
-		}
-		if (gotErr != nil) != (wantErr != nil) {
-			t.Fatalf("%q: error %v, encoding/json %v", s, gotErr, wantErr)
-		}
-		if gotErr == nil && !reflect.DeepEqual(got, want) {
-			t.Fatalf("%q: %v, encoding/json %v", s, got, want)
-		}
-	})
+	f.Fuzz(func(t *testing.T, s string) { sameAsEncodingJSON(t, s, JSONObject.StringMap) })
 }
 
 // FuzzStringMaps: JSONObject.StringMaps agrees with encoding/json.
@@ -41,20 +46,7 @@ func FuzzStringMaps(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	f.Fuzz(func(t *testing.T, s string) {
-		got, gotErr := JSONObject(s).StringMaps()
-		want := map[string]map[string]string{}
-		var wantErr error
-		if !JSONObject(s).IsEmpty() {
-			wantErr = json.Unmarshal([]byte(s), &want)
-		}
-		if (gotErr != nil) != (wantErr != nil) {
-			t.Fatalf("%q: error %v, encoding/json %v", s, gotErr, wantErr)
-		}
-		if gotErr == nil && !reflect.DeepEqual(got, want) {
-			t.Fatalf("%q: %v, encoding/json %v", s, got, want)
-		}
-	})
+	f.Fuzz(func(t *testing.T, s string) { sameAsEncodingJSON(t, s, JSONObject.StringMaps) })
 }
 
 func BenchmarkStringMap(b *testing.B) {
