@@ -71,16 +71,6 @@ func (s *Store) query(ctx context.Context, q querier, b sq.SelectBuilder) ([]ind
 	return s.queryMode(ctx, q, b, pgx.QueryExecModeCacheStatement)
 }
 
-// queryPlanned runs a list query planned for its actual parameters (an
-// unnamed statement each time, with the result description cached so rows
-// still arrive in binary format): a cached generic plan for "authz_set_id = ANY($1)
-// ORDER BY did LIMIT n" cannot know whether the caller sees 10 % or 0.01 %
-// of the records, and the wrong plan costs seconds. Point lookups keep
-// cached statements.
-func (s *Store) queryPlanned(ctx context.Context, q querier, b sq.SelectBuilder) ([]indexd.Record, error) {
-	return s.queryMode(ctx, q, b, pgx.QueryExecModeCacheDescribe)
-}
-
 func (s *Store) queryMode(ctx context.Context, q querier, b sq.SelectBuilder, mode pgx.QueryExecMode) ([]indexd.Record, error) {
 	sql, args, err := b.ToSql()
 	if err != nil {
@@ -122,14 +112,21 @@ func (s *Store) ListRecords(ctx context.Context, dc discovery.Context, f indexd.
 		return indexd.Page{}, err
 	}
 	b := s.selectRecords(opt.WithAliases).OrderBy(colDID).Limit(uint64(limit) + 1)
-	// Planned per execution where the parameters decide the plan (the set
-	// ids' selectivity, a filter's); a plain keyset page or a set walk has
-	// one good plan whatever the parameters, so it keeps a prepared
+	// Planned per execution (an unnamed statement, its result description
+	// cached so rows still arrive in binary) where the parameters decide the
+	// plan: a cached generic plan for "authz_set_id = ANY($1) ORDER BY did"
+	// cannot know whether the caller sees 10 % or 0.01 % of the records,
+	// and the wrong plan costs seconds. A plain keyset page or a set walk
+	// has one good plan whatever the parameters, so it keeps a prepared
 	// statement and skips planning.
 	mode := pgx.QueryExecModeCacheDescribe
 	switch {
 	case !vis.all && len(vis.setIDs) > 0 && onlyStart(&f) && s.listPath(ctx, vis.setIDs, limit+1) == pathSetWalk:
-		b = b.Where(pageBySets(vis.setIDs, f.Start, uint64(limit)+1, f.OnlyObjects))
+		cond := ""
+		if f.OnlyObjects {
+			cond = "i.drs_object" // drsObjectClause on the walked row
+		}
+		b = b.Where(pageBySets(vis.setIDs, f.Start, uint64(limit)+1, cond))
 		mode = pgx.QueryExecModeCacheStatement
 	case vis.all && onlyStart(&f):
 		b = b.Where(where)

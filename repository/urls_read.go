@@ -38,8 +38,9 @@ func (s *Store) ListURLs(ctx context.Context, dc discovery.Context, f indexd.URL
 	}
 	inner := s.sb.Select("r.did", "r.urls", "r.urls_metadata").From(recordFrom).
 		Where("cardinality(r.urls) > 0").OrderBy(colDID).Limit(n)
-	if !vis.all && len(vis.setIDs) > 0 && len(f.IDs) == 0 && f.Size == nil && len(f.Hashes) == 0 {
-		inner = inner.Where(urlRecordsBySets(vis.setIDs, n))
+	if !vis.all && len(vis.setIDs) > 0 && len(f.IDs) == 0 && f.Size == nil && len(f.Hashes) == 0 &&
+		s.listPath(ctx, vis.setIDs, int(n)) == pathSetWalk {
+		inner = inner.Where(pageBySets(vis.setIDs, "", n, "cardinality(i.urls) > 0"))
 	} else {
 		where, err := filterClauses(&indexd.ListFilter{IDs: f.IDs, Size: f.Size, Hashes: f.Hashes})
 		if err != nil {
@@ -73,19 +74,6 @@ func (s *Store) ListURLs(ctx context.Context, dc discovery.Context, f indexd.URL
 		return nil, fmt.Errorf("repository: list urls: %w", classify(err))
 	}
 	return out, nil
-}
-
-// urlRecordsBySets is pageBySets (visibility.go) for GET /urls: the first n
-// dids, in did order, of the records with urls in the visible sets ids,
-// walked set by set on record_authz_set_did_idx.
-func urlRecordsBySets(ids []int64, n uint64) sq.Sqlizer {
-	return sq.Expr(`r.did = ANY(ARRAY(
-		SELECT x.did FROM unnest(?::bigint[]) AS vs(id)
-		CROSS JOIN LATERAL (
-			SELECT i.did FROM record i
-			WHERE i.authz_set_id = vs.id AND cardinality(i.urls) > 0
-			ORDER BY i.did LIMIT ?) x
-		ORDER BY x.did LIMIT ?))`, ids, n, n)
 }
 
 // QueryURLs serves /_query/urls/q: the visible records with at least one

@@ -114,12 +114,12 @@ func (s *Store) narrowByAuthz(ctx context.Context, q querier, v scope, paths []s
 // the did index with the set test as a filter costs n / selectivity rows.
 // See docs/schema.md.
 //
-// objectsOnly keeps DRS objects only (drsObjectClause); drs_object is an
-// INCLUDE column of the index, so the walk stays index-only.
-func pageBySets(ids []int64, start string, n uint64, objectsOnly bool) sq.Sqlizer {
-	cond := ""
-	if objectsOnly {
-		cond = " AND i.drs_object"
+// cond, when not empty, is a further condition on the walked row i (e.g.
+// "i.drs_object", an INCLUDE column of the index, which keeps the walk
+// index-only).
+func pageBySets(ids []int64, start string, n uint64, cond string) sq.Sqlizer {
+	if cond != "" {
+		cond = " AND " + cond
 	}
 	return sq.Expr(`r.did = ANY(ARRAY(
 		SELECT x.did FROM unnest(?::bigint[]) AS vs(id)
