@@ -132,17 +132,21 @@ func writeListEnvelope(w *jsonWriter, lq listQuery, page indexd.Page) error {
 	w.key("form")
 	w.strPtr(f.Form)
 	w.key("hashes")
+	var hashes map[string]string // null unless filtered
 	if len(f.Hashes) > 0 {
-		w.stringMap(kvMap(f.Hashes))
-	} else {
-		w.null()
+		hashes = kvMap(f.Hashes)
+	}
+	if err := w.value(hashes); err != nil {
+		return err
 	}
 	w.key("ids")
 	w.strings(f.IDs)
 	w.key("limit")
 	w.int(int64(f.Limit))
 	w.key("metadata")
-	w.stringMap(kvMap(f.Metadata))
+	if err := w.value(kvMap(f.Metadata)); err != nil { // {} unless filtered
+		return err
+	}
 	w.key("negate_params")
 	if f.Negate != nil {
 		if err := w.value(f.Negate); err != nil {
@@ -178,7 +182,9 @@ func writeListEnvelope(w *jsonWriter, lq listQuery, page indexd.Page) error {
 	w.key("urls")
 	w.strings(nonNil(f.URLs))
 	w.key("urls_metadata")
-	w.nestedStringMap(f.URLsMetadata)
+	if err := w.value(f.URLsMetadata); err != nil {
+		return err
+	}
 	w.key("version")
 	w.strPtr(f.Version)
 	w.endObject()

@@ -12,9 +12,9 @@ import (
 // jsonWriter appends JSON without reflection, for the response shapes on
 // the hot read paths (indexd records and list pages). Its output is byte for
 // byte what encoding/json produces for the same Go values with HTML escaping
-// on, as Echo's c.JSON writes them: strings escaped alike, map keys sorted,
-// nil slices and maps as null. TestJSONWriterMatchesEncodingJSON and
-// FuzzJSONWriterString hold it to that.
+// on, as Echo's c.JSON writes them: strings escaped alike, nil slices as
+// null; small maps go through value. The tests in jsonw_test.go and
+// drs_json_test.go and FuzzJSONWriterString hold it to that.
 //
 // Containers are written with begin…/end…; key writes the comma between
 // members itself, and every value method the comma between array elements.
@@ -119,46 +119,8 @@ func (w *jsonWriter) strings(ss []string) {
 	w.buf = append(w.buf, ']')
 }
 
-// stringMap writes a map of strings with sorted keys (nil → null).
-func (w *jsonWriter) stringMap(m map[string]string) {
-	if m == nil {
-		w.null()
-		return
-	}
-	w.pre()
-	w.buf = append(w.buf, '{')
-	w.buf = appendSortedStringMap(w.buf, m)
-	w.buf = append(w.buf, '}')
-}
-
-// nestedStringMap writes map[string]map[string]string with sorted keys.
-func (w *jsonWriter) nestedStringMap(m map[string]map[string]string) {
-	if m == nil {
-		w.null()
-		return
-	}
-	w.pre()
-	w.buf = append(w.buf, '{')
-	var small [8]string
-	for i, k := range sortKeys(small[:0], m) {
-		if i > 0 {
-			w.buf = append(w.buf, ',')
-		}
-		w.buf = appendJSONString(w.buf, k)
-		w.buf = append(w.buf, ':')
-		if inner := m[k]; inner == nil {
-			w.buf = append(w.buf, "null"...)
-		} else {
-			w.buf = append(w.buf, '{')
-			w.buf = appendSortedStringMap(w.buf, inner)
-			w.buf = append(w.buf, '}')
-		}
-	}
-	w.buf = append(w.buf, '}')
-}
-
-// value writes any value through encoding/json: for the rare, small parts
-// of a response (echoed filters).
+// value writes any value through encoding/json: for the small, rare parts
+// of a response (echoed filters), where its map ordering is wanted.
 func (w *jsonWriter) value(v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -167,30 +129,6 @@ func (w *jsonWriter) value(v any) error {
 	w.pre()
 	w.buf = append(w.buf, b...)
 	return nil
-}
-
-func appendSortedStringMap(b []byte, m map[string]string) []byte {
-	var small [8]string
-	for i, k := range sortKeys(small[:0], m) {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSONString(b, k)
-		b = append(b, ':')
-		b = appendJSONString(b, m[k])
-	}
-	return b
-}
-
-// sortKeys appends m's keys to keys and sorts them in byte order
-// (encoding/json's map order). Callers pass a small stack array: record
-// maps hold a handful of keys.
-func sortKeys[V any](keys []string, m map[string]V) []string {
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 const hexDigits = "0123456789abcdef"
