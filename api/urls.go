@@ -100,16 +100,12 @@ func (s *Server) listURLs(c echo.Context) error {
 			urls = append(urls, urlEntry{URL: r.URL, Metadata: nonNilMap(r.Metadata)})
 		}
 	}
-	hashes := map[string]string{}
-	for _, kv := range f.Hashes {
-		hashes[kv.Key] = kv.Value
-	}
 	var size any
 	if f.Size != nil {
 		size = *f.Size
 	}
 	// indexd's envelope: {urls, limit, start, size, hashes}.
-	return c.JSON(http.StatusOK, map[string]any{"urls": urls, "limit": f.Limit, "start": f.Offset, "size": size, "hashes": hashes})
+	return c.JSON(http.StatusOK, map[string]any{"urls": urls, "limit": f.Limit, "start": f.Offset, "size": size, "hashes": kvMap(f.Hashes)})
 }
 
 // ---- GET /_query/urls/q and /_query/urls/metadata/q ----
