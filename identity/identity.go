@@ -40,10 +40,10 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jws"
 	"github.com/lestrrat-go/jwx/v3/jwt"
-	gocache "github.com/patrickmn/go-cache"
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/datacommons/indexd/boundedcache"
 	"github.com/datacommons/indexd/policy"
 )
 
@@ -134,9 +134,13 @@ type Authenticator struct {
 	// bcrypt recently, keyed by their SHA-256: a repeat request skips the
 	// deliberate slowness of bcrypt, while a deleted user or a changed
 	// password (a different stored hash) misses at once. It also remembers
-	// verified bearer tokens (key "jwt:" + SHA-256 of the token) until
-	// min(tokenTTL, exp).
-	verified *gocache.Cache
+	// bearer tokens this Authenticator verified itself (JWKS or key; key
+	// "jwt:" + SHA-256 of the token) until min(tokenTTL, exp), without the
+	// token. Pass-through tokens are never remembered here: only the policy
+	// service can accept them, and its acceptance is remembered by the
+	// mapping cache (policy.Cached), which keeps successes only. Bounded
+	// (VerifiedMaxEntries, VerifiedMaxBytes): its keys come from callers.
+	verified *boundedcache.Cache[policy.Caller]
 
 	jwks        *jwk.Cache
 	cancel      context.CancelFunc
@@ -151,7 +155,9 @@ type Authenticator struct {
 // service starts while the JWKS is unreachable (tokens are then
 // ErrUnavailable until it can be fetched).
 func New(cfg Config, admins AdminStore) (*Authenticator, error) {
-	a := &Authenticator{cfg: cfg, admins: admins, verified: gocache.New(verifiedTTL, time.Minute)}
+	a := &Authenticator{cfg: cfg, admins: admins, verified: boundedcache.New[policy.Caller](boundedcache.Options{
+		TTL: verifiedTTL, Cleanup: time.Minute, MaxEntries: VerifiedMaxEntries, MaxBytes: VerifiedMaxBytes,
+	})}
 	if cfg.JWKSTimeout <= 0 {
 		a.cfg.JWKSTimeout = DefaultJWKSTimeout
 	}
@@ -283,19 +289,26 @@ func (a *Authenticator) basic(ctx context.Context, cred string) (policy.Caller, 
 		hash = dummyHash
 	}
 	key := verifiedKey(username, password, hash)
+	caller := policy.Caller{BasicAdmin: true, Username: username}
 	if _, ok := a.verified.Get(key); ok && found {
-		return policy.Caller{BasicAdmin: true, Username: username}, nil
+		return caller, nil
 	}
 	cmpErr := bcrypt.CompareHashAndPassword([]byte(hash), []byte(password))
 	if !found || cmpErr != nil {
 		return policy.Caller{}, unauthenticated("unknown user or wrong password")
 	}
-	a.verified.SetDefault(key, struct{}{})
-	return policy.Caller{BasicAdmin: true, Username: username}, nil
+	a.verified.Set(key, caller, int64(len(username)))
+	return caller, nil
 }
 
 // verifiedTTL bounds how long a verified basic credential skips bcrypt.
 const verifiedTTL = 5 * time.Minute
+
+// Bounds of the verified-credentials cache.
+const (
+	VerifiedMaxEntries = 10_000
+	VerifiedMaxBytes   = 8 << 20
+)
 
 func verifiedKey(username, password, hash string) string {
 	h := sha256.New()
@@ -338,9 +351,15 @@ func (a *Authenticator) bearer(ctx context.Context, token string) (policy.Caller
 	if !jwtShaped(token) {
 		return policy.Caller{}, unauthenticated("bearer token is not a JWT")
 	}
+	if a.mode == modePassThrough {
+		// Not verifiable here: parsed every time (cheap), remembered only
+		// once the policy service accepted it (policy.Cached).
+		return a.verifyBearer(ctx, token)
+	}
 	key := "jwt:" + tokenKey(token)
 	if c, ok := a.verified.Get(key); ok {
-		return c.(policy.Caller), nil
+		c.Token = token // remembered without it
+		return c, nil
 	}
 	c, err := a.verifyBearer(ctx, token)
 	if err != nil {
@@ -348,7 +367,9 @@ func (a *Authenticator) bearer(ctx context.Context, token string) (policy.Caller
 	}
 	// A second short of exp, so the entry never outlives the token.
 	if ttl := min(tokenTTL, time.Until(c.ExpiresAt)-time.Second); !c.ExpiresAt.IsZero() && ttl > 0 {
-		a.verified.Set(key, c, ttl)
+		kept := c
+		kept.Token = ""
+		a.verified.SetTTL(key, kept, int64(len(kept.Username)), ttl)
 	}
 	return c, nil
 }
