@@ -2,18 +2,22 @@ package api
 
 import (
 	"context"
+	"net"
+	"net/http"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/datacommons/indexd"
 	"github.com/datacommons/indexd/discovery"
+	"github.com/datacommons/indexd/identity"
 	"github.com/datacommons/indexd/policy"
 )
 
 const callerKey = "indexd.caller"
 
-// authenticate resolves the caller once per request. A present but invalid
-// credential is 401 on every route, never a fall-back to anonymous.
+// authenticate resolves the caller once per request, on every route that
+// needs more than nothing (register). A present but invalid credential is
+// 401, never a fall-back to anonymous.
 //
 // A bearer token the identity layer could not verify itself (pass-through
 // mode: no JWKS, no signing key) must be accepted by the policy service
@@ -24,7 +28,10 @@ const callerKey = "indexd.caller"
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
-		caller, err := s.authn.Authenticate(ctx, c.Request().Header.Get(echo.HeaderAuthorization))
+		// The client's address, for the basic-auth failure budget: the
+		// connection's peer, never a forwarded-for header a client writes.
+		actx := identity.WithClient(ctx, clientAddr(c.Request()))
+		caller, err := s.authn.Authenticate(actx, c.Request().Header.Get(echo.HeaderAuthorization))
 		if err != nil {
 			return err
 		}
@@ -36,6 +43,15 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set(callerKey, caller)
 		return next(c)
 	}
+}
+
+// clientAddr is the IP address of the connection's peer.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 func callerOf(c echo.Context) policy.Caller {

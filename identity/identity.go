@@ -31,6 +31,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -56,7 +57,44 @@ var (
 	// it depends on failed — the admin store or the JWKS endpoint (the HTTP
 	// layer answers 503).
 	ErrUnavailable = errors.New("identity: credential check unavailable")
+	// ErrBusy: a basic-auth credential was not checked because every bcrypt
+	// slot was taken, or because the client spent its failure budget (the
+	// HTTP layer answers 429 with Retry-After; see RetryAfter).
+	ErrBusy = errors.New("identity: too many credential checks, retry later")
 )
+
+// busyError is ErrBusy with the time after which a retry may succeed.
+type busyError struct {
+	reason string
+	after  time.Duration
+}
+
+func (e *busyError) Error() string        { return ErrBusy.Error() + ": " + e.reason }
+func (e *busyError) Is(target error) bool { return target == ErrBusy }
+
+// RetryAfter returns how long the caller should wait before retrying, for
+// an ErrBusy error (at least a second).
+func RetryAfter(err error) (time.Duration, bool) {
+	var b *busyError
+	if !errors.As(err, &b) {
+		return 0, false
+	}
+	return max(b.after, time.Second), true
+}
+
+type clientKey struct{}
+
+// WithClient tells Authenticate who is asking (the client's address), for
+// the per-client failure budget of basic authentication. Without it every
+// caller shares one budget.
+func WithClient(ctx context.Context, client string) context.Context {
+	return context.WithValue(ctx, clientKey{}, client)
+}
+
+func clientOf(ctx context.Context) string {
+	c, _ := ctx.Value(clientKey{}).(string)
+	return c
+}
 
 // Limits and parameters.
 const (
@@ -71,10 +109,22 @@ const (
 	MinSigningKeyLen = 32
 	// DefaultJWKSTimeout bounds each JWKS fetch when Config.JWKSTimeout is 0.
 	DefaultJWKSTimeout = 5 * time.Second
-	// maxBcryptPassword: bcrypt ignores bytes past 72, so longer passwords
+	// MaxPasswordLen: bcrypt ignores bytes past 72, so longer passwords
 	// are never accepted (HashPassword refuses to hash them).
-	maxBcryptPassword = 72
+	MaxPasswordLen = 72
+	// DefaultBcryptWait is how long a basic-auth check waits for a bcrypt
+	// slot before ErrBusy, when Config.BcryptWait is 0.
+	DefaultBcryptWait = 100 * time.Millisecond
+	// DefaultFailureBudget failed basic-auth attempts per client per
+	// DefaultFailureWindow; past it, ErrBusy until the window ends.
+	DefaultFailureBudget = 10
+	DefaultFailureWindow = time.Minute
 )
+
+// DefaultBcryptConcurrency is the number of bcrypt comparisons that may run
+// at once when Config.BcryptConcurrency is 0: half the processors, at
+// least one (a comparison at cost 12 keeps a core busy for about 250 ms).
+func DefaultBcryptConcurrency() int { return max(1, runtime.GOMAXPROCS(0)/2) }
 
 // dummyHash is a bcrypt hash (cost BcryptCost) of a random password nobody
 // knows. Unknown users are compared against it so that a miss costs the same
@@ -113,6 +163,18 @@ type Config struct {
 	JWKSMinRefresh time.Duration
 	// HTTPClient fetches the JWKS (a client with JWKSTimeout when nil).
 	HTTPClient *http.Client
+
+	// BcryptConcurrency bounds the basic-auth bcrypt comparisons running
+	// at once (DefaultBcryptConcurrency when 0); a check that finds no slot
+	// within BcryptWait (DefaultBcryptWait when 0) is ErrBusy.
+	BcryptConcurrency int
+	BcryptWait        time.Duration
+	// FailureBudget is how many failed basic-auth attempts a client (see
+	// WithClient) may make per FailureWindow before its attempts are
+	// ErrBusy, unchecked, until the window ends (DefaultFailureBudget and
+	// DefaultFailureWindow when 0). A success clears the client's count.
+	FailureBudget int
+	FailureWindow time.Duration
 }
 
 type mode int
@@ -142,6 +204,14 @@ type Authenticator struct {
 	// (VerifiedMaxEntries, VerifiedMaxBytes): its keys come from callers.
 	verified *boundedcache.Cache[policy.Caller]
 
+	// Basic auth: bcrypt slots, identical concurrent credentials checked
+	// once, and failures per client.
+	bcryptSlots chan struct{}
+	checks      singleflight.Group
+	failMu      sync.Mutex
+	failures    *boundedcache.Cache[failureCount]
+	compare     func(hash, password []byte) error // bcrypt; tests observe it
+
 	jwks        *jwk.Cache
 	cancel      context.CancelFunc
 	refreshes   singleflight.Group
@@ -164,6 +234,21 @@ func New(cfg Config, admins AdminStore) (*Authenticator, error) {
 	if cfg.JWKSMinRefresh <= 0 {
 		a.cfg.JWKSMinRefresh = 10 * time.Second
 	}
+	if cfg.BcryptConcurrency <= 0 {
+		a.cfg.BcryptConcurrency = DefaultBcryptConcurrency()
+	}
+	if cfg.BcryptWait <= 0 {
+		a.cfg.BcryptWait = DefaultBcryptWait
+	}
+	if cfg.FailureBudget <= 0 {
+		a.cfg.FailureBudget = DefaultFailureBudget
+	}
+	if cfg.FailureWindow <= 0 {
+		a.cfg.FailureWindow = DefaultFailureWindow
+	}
+	a.bcryptSlots = make(chan struct{}, a.cfg.BcryptConcurrency)
+	a.failures = boundedcache.New[failureCount](boundedcache.Options{TTL: a.cfg.FailureWindow, MaxEntries: 100_000, MaxBytes: 16 << 20})
+	a.compare = bcrypt.CompareHashAndPassword
 	switch {
 	case cfg.JWKSURL != "" && len(cfg.SigningKey) > 0:
 		return nil, errors.New("identity: set JWKSURL or SigningKey, not both")
@@ -230,7 +315,9 @@ func (a *Authenticator) Close() error {
 //     ExpiresAt}, verified as Config says.
 //   - "Basic <base64(user:password)>" → Caller{BasicAdmin: true, Username}
 //     when the AdminStore knows the user and the password matches its
-//     bcrypt hash.
+//     bcrypt hash. At most Config.BcryptConcurrency comparisons run at
+//     once, identical concurrent credentials share one, and a client past
+//     its failure budget is not checked: ErrBusy (see RetryAfter).
 //
 // Anything else present — malformed header, unknown scheme, bad base64,
 // wrong password, unknown user, bad/expired/not-yet-valid/wrongly-signed
@@ -275,7 +362,7 @@ func (a *Authenticator) basic(ctx context.Context, cred string) (policy.Caller, 
 	if !ok || username == "" || password == "" {
 		return policy.Caller{}, unauthenticated("basic credentials must be user:password")
 	}
-	if len(password) > maxBcryptPassword || len(username) > 256 {
+	if len(password) > MaxPasswordLen || len(username) > 256 {
 		return policy.Caller{}, unauthenticated("basic credentials too long")
 	}
 	if a.admins == nil {
@@ -290,15 +377,83 @@ func (a *Authenticator) basic(ctx context.Context, cred string) (policy.Caller, 
 	}
 	key := verifiedKey(username, password, hash)
 	caller := policy.Caller{BasicAdmin: true, Username: username}
+	client := clientOf(ctx)
 	if _, ok := a.verified.Get(key); ok && found {
+		a.failures.Delete(client)
 		return caller, nil
 	}
-	cmpErr := bcrypt.CompareHashAndPassword([]byte(hash), []byte(password))
-	if !found || cmpErr != nil {
+	if wait, over := a.overBudget(client); over {
+		return policy.Caller{}, &busyError{reason: "failure budget spent", after: wait}
+	}
+	// Identical concurrent credentials (an admin script's parallel
+	// requests) share one comparison.
+	v, err, _ := a.checks.Do(key, func() (any, error) {
+		if err := a.takeSlot(ctx); err != nil {
+			return false, err
+		}
+		defer func() { <-a.bcryptSlots }()
+		return a.compare([]byte(hash), []byte(password)) == nil, nil
+	})
+	if err != nil {
+		return policy.Caller{}, err
+	}
+	if ok := v.(bool); !found || !ok {
+		a.failed(client)
 		return policy.Caller{}, unauthenticated("unknown user or wrong password")
 	}
+	a.failures.Delete(client)
 	a.verified.Set(key, caller, int64(len(username)))
 	return caller, nil
+}
+
+// takeSlot waits up to BcryptWait for a bcrypt slot.
+func (a *Authenticator) takeSlot(ctx context.Context) error {
+	select {
+	case a.bcryptSlots <- struct{}{}:
+		return nil
+	default:
+	}
+	t := time.NewTimer(a.cfg.BcryptWait)
+	defer t.Stop()
+	select {
+	case a.bcryptSlots <- struct{}{}:
+		return nil
+	case <-t.C:
+		return &busyError{reason: "every bcrypt slot is taken", after: time.Second}
+	case <-ctx.Done():
+		return fmt.Errorf("identity: waiting for a bcrypt slot: %w: %w", ErrUnavailable, ctx.Err())
+	}
+}
+
+// failureCount is a client's failed basic-auth attempts in its window.
+type failureCount struct {
+	n     int
+	until time.Time
+}
+
+// overBudget reports whether client has spent its failure budget, and how
+// long until its window ends.
+func (a *Authenticator) overBudget(client string) (time.Duration, bool) {
+	a.failMu.Lock()
+	defer a.failMu.Unlock()
+	f, ok := a.failures.Get(client)
+	if !ok || f.n < a.cfg.FailureBudget {
+		return 0, false
+	}
+	left := time.Until(f.until)
+	return left, left > 0
+}
+
+// failed counts a failed attempt of client.
+func (a *Authenticator) failed(client string) {
+	a.failMu.Lock()
+	defer a.failMu.Unlock()
+	f, ok := a.failures.Get(client)
+	if !ok || time.Now().After(f.until) {
+		f = failureCount{until: time.Now().Add(a.cfg.FailureWindow)}
+	}
+	f.n++
+	a.failures.SetTTL(client, f, 16, time.Until(f.until))
 }
 
 // verifiedTTL bounds how long a verified basic credential skips bcrypt.
@@ -559,8 +714,8 @@ func HashPassword(pw string) (string, error) {
 	if pw == "" {
 		return "", errors.New("identity: empty password")
 	}
-	if len(pw) > maxBcryptPassword {
-		return "", fmt.Errorf("identity: password longer than %d bytes", maxBcryptPassword)
+	if len(pw) > MaxPasswordLen {
+		return "", fmt.Errorf("identity: password longer than %d bytes", MaxPasswordLen)
 	}
 	h, err := bcrypt.GenerateFromPassword([]byte(pw), BcryptCost)
 	if err != nil {

@@ -77,10 +77,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		backend = static
 	}
 	a.Policy = policy.NewCached(backend, cfg.PolicyCacheTTL)
+	var admins identity.AdminStore // nil: basic authentication is off
+	if cfg.BasicAuth {
+		admins = store
+	}
 	a.authn, err = identity.New(identity.Config{
 		JWKSURL: cfg.JWKSURL, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
 		SigningKey: cfg.SigningKey, VerifyTokens: cfg.VerifyTokens,
-	}, store)
+	}, admins)
 	if err != nil {
 		return fail(err)
 	}

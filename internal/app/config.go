@@ -32,6 +32,8 @@ type Config struct {
 	JWTAudience  string
 	SigningKey   []byte
 	VerifyTokens bool
+	// BasicAuth accepts basic-auth admin credentials (default true).
+	BasicAuth bool
 
 	// Initial discovery settings (seed the database once).
 	InitialSettings discovery.Settings
@@ -60,6 +62,7 @@ type Config struct {
 func Defaults() Config {
 	return Config{
 		Listen:          "127.0.0.1:8080",
+		BasicAuth:       true,
 		PolicyTimeout:   3 * time.Second,
 		PolicyCacheTTL:  60 * time.Second,
 		InitialSettings: discovery.DefaultSettings(),
@@ -133,6 +136,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		c.SigningKey = []byte(strings.TrimSpace(string(b)))
 	}
 	boolean("INDEXD_VERIFY_TOKENS", &c.VerifyTokens)
+	boolean("INDEXD_BASIC_AUTH", &c.BasicAuth)
 	boolean("INDEXD_ARE_RECORDS_DISCOVERABLE", &c.InitialSettings.AreRecordsDiscoverable)
 	if v := getenv("INDEXD_GLOBAL_DISCOVERY_AUTHZ"); v != "" {
 		c.InitialSettings.GlobalDiscoveryAuthz = strings.Split(v, ",")
