@@ -476,12 +476,29 @@ func (body *fillBlankBody) toUpdate() (indexd.RecordUpdate, error) {
 	return indexd.RecordUpdate{Size: body.Size, Hashes: &body.Hashes, URLs: body.URLs, Authz: body.Authz, ACL: body.ACL}, nil
 }
 
-// update runs the PUT sequence: local checks (exists, rev), then the policy
-// check on old ∪ new authz, then the rev-guarded write.
+// update runs the PUT sequence (PUT /index/{id} and the blank fill): the
+// cheap local checks (exists, rev), then the policy check on old ∪ new
+// authz, and only then anything that depends on the record's state (is it
+// blank, do the new urls_metadata keys match its urls): a caller who may
+// not update the record learns nothing about it (issue 12, finding 6).
+// Then the rev-guarded write.
 func (s *Server) update(c echo.Context, id, rev string, u indexd.RecordUpdate) error {
 	ctx := c.Request().Context()
 	cur, err := s.recordForWrite(c, id)
 	if err != nil {
+		return err
+	}
+	if cur.Rev != rev {
+		return indexd.Errorf(indexd.ErrConflict, "revision mismatch")
+	}
+	newAuthz := cur.Authz
+	if u.Authz != nil {
+		if err := indexd.ValidateRecordAuthz(*u.Authz); err != nil {
+			return err
+		}
+		newAuthz = *u.Authz
+	}
+	if err := s.authorizeWrite(c, policy.MethodUpdate, cur.Authz, newAuthz); err != nil {
 		return err
 	}
 	// size and hashes are set once, by the blank fill; a record's content
@@ -489,17 +506,7 @@ func (s *Server) update(c echo.Context, id, rev string, u indexd.RecordUpdate) e
 	if (u.Size != nil || u.Hashes != nil) && (cur.Size != nil || !cur.Hashes.IsEmpty()) {
 		return indexd.Invalidf("record %s is not blank: size and hashes are already set", cur.DID)
 	}
-	if cur.Rev != rev {
-		return indexd.Errorf(indexd.ErrConflict, "revision mismatch")
-	}
 	if err := indexd.ValidateUpdate(&u, cur); err != nil {
-		return err
-	}
-	newAuthz := cur.Authz
-	if u.Authz != nil {
-		newAuthz = *u.Authz
-	}
-	if err := s.authorizeWrite(c, policy.MethodUpdate, cur.Authz, newAuthz); err != nil {
 		return err
 	}
 	ref, err := s.store.Update(ctx, cur.DID, rev, u)
