@@ -120,6 +120,7 @@ func (s *Server) routeTable() []Route {
 		r(http.MethodPut, "/admin/discovery", NeedAdmin, s.putDiscoverySettings),
 		r(http.MethodGet, "/admin/discovery/audit", NeedAdmin, s.discoveryAudit),
 		r(http.MethodGet, "/admin/users", NeedAdmin, s.listAdmins),
+		r(http.MethodGet, "/admin/users/audit", NeedAdmin, s.adminAudit),
 		r(http.MethodPut, "/admin/users/:name", NeedAdmin, s.putAdmin),
 		r(http.MethodDelete, "/admin/users/:name", NeedAdmin, s.deleteAdmin),
 	}

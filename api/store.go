@@ -37,9 +37,10 @@ type Store interface {
 	Settings(ctx context.Context) (discovery.Settings, error)
 	UpdateSettings(ctx context.Context, by string, change func(discovery.Settings) (discovery.Settings, error)) (discovery.Settings, error)
 	SettingsAudit(ctx context.Context, limit int) ([]repository.SettingsChange, error)
-	PutAdmin(ctx context.Context, username, passwordHash string) error
-	DeleteAdmin(ctx context.Context, username string) error
-	ListAdmins(ctx context.Context) ([]string, error)
+	PutAdmin(ctx context.Context, by, username, passwordHash string) (created bool, err error)
+	DeleteAdmin(ctx context.Context, by, username string) error
+	ListAdmins(ctx context.Context) ([]repository.AdminUser, error)
+	AdminAudit(ctx context.Context, limit int) ([]repository.AdminChange, error)
 }
 
 var _ Store = (*repository.Store)(nil)

@@ -40,7 +40,7 @@ import (
 var fzRoutes = []string{
 	"", "/index", "/index/", "/index/blank", "/index/blank/", "/bulk/documents", "/urls", "/_query/urls/q",
 	"/_query/urls/metadata/q", "/ga4gh/drs/v1/objects", "/ga4gh/drs/v1/objects/", "/ga4gh/drs/v1/objects/access",
-	"/ga4gh/drs/v1/service-info", "/admin/discovery", "/admin/discovery/audit", "/admin/users", "/admin/users/",
+	"/ga4gh/drs/v1/service-info", "/admin/discovery", "/admin/discovery/audit", "/admin/users", "/admin/users/", "/admin/users/audit",
 	"/guid/mint", "/_status", "/_version", "/_stats", "/openapi.yaml", "/index/fz-a", "/index/fz-a/", "/ga4gh/drs/v1/objects/fz-a",
 }
 

@@ -204,7 +204,7 @@ func (e *Env) AddAdmin(user, pw string) string {
 		e.T.Fatal(err)
 	}
 	h := string(hb)
-	if err := e.App.Store.PutAdmin(context.Background(), user, h); err != nil {
+	if _, err := e.App.Store.PutAdmin(context.Background(), "test", user, h); err != nil {
 		e.T.Fatal(err)
 	}
 	return Basic(user, pw)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -273,7 +274,10 @@ func TestOpenAPIResponses(t *testing.T) {
 	c.Do("GET", "/admin/users", "/admin/users", w, nil).MustStatus(t, 200)
 	c.Do("PUT", "/admin/users/{name}", "/admin/users/second", w, map[string]string{"password": "another-long-password"}).MustStatus(t, 200)
 	c.Do("PUT", "/admin/users/{name}", "/admin/users/third", w, map[string]string{"password": "short"}).MustStatus(t, 400)
+	c.Do("PUT", "/admin/users/{name}", "/admin/users/third", w, map[string]string{"password": strings.Repeat("p", 73)}).MustStatus(t, 400)
 	c.Do("DELETE", "/admin/users/{name}", "/admin/users/second", w, nil).MustStatus(t, 204)
+	c.Do("GET", "/admin/users/audit", "/admin/users/audit?limit=5", w, nil).MustStatus(t, 200)
+	c.Do("GET", "/admin/users/audit", "/admin/users/audit?limit=0", w, nil).MustStatus(t, 400)
 
 	// with filtering on: 403 on an invisible record, filtered lists
 	e.SetDiscovery(discovery.Settings{AreRecordsDiscoverable: false, GlobalDiscoveryAuthz: []string{}})
