@@ -147,6 +147,21 @@ func (s *Server) isAdmin(ctx context.Context, caller policy.Caller) (bool, error
 // authorizeWrite asks the policy service whether the caller holds method on
 // every path of the union of pathSets (SPEC §3). Empty authz is admin-only.
 func (s *Server) authorizeWrite(c echo.Context, method string, pathSets ...[]string) error {
+	return s.authorizeWrites(c, writeCheck{method: method, sets: pathSets})
+}
+
+// writeCheck is one permission a write needs: method on every path of the
+// union of sets.
+type writeCheck struct {
+	method string
+	sets   [][]string
+}
+
+// authorizeWrites decides every check in one policy call (a new version
+// needs create on its authz and update on its chain's). Anonymous → 401;
+// a basic-auth admin may do anything; an empty set among the checks needs
+// an admin; denied → 403.
+func (s *Server) authorizeWrites(c echo.Context, checks ...writeCheck) error {
 	caller := callerOf(c)
 	ctx := c.Request().Context()
 	if caller.Anonymous() {
@@ -156,16 +171,21 @@ func (s *Server) authorizeWrite(c echo.Context, method string, pathSets ...[]str
 		return nil
 	}
 	var reqs []policy.Request
-	seen := map[string]bool{}
+	seen := map[policy.Request]bool{}
 	empty := false
-	for _, set := range pathSets {
-		if len(set) == 0 {
-			empty = true
-		}
-		for _, p := range set {
-			if !seen[p] {
-				seen[p] = true
-				reqs = append(reqs, policy.Request{Resource: p, Method: method})
+	var methods []string
+	for _, ch := range checks {
+		methods = append(methods, ch.method)
+		for _, set := range ch.sets {
+			if len(set) == 0 {
+				empty = true
+			}
+			for _, p := range set {
+				r := policy.Request{Resource: p, Method: ch.method}
+				if !seen[r] {
+					seen[r] = true
+					reqs = append(reqs, r)
+				}
 			}
 		}
 	}
@@ -183,10 +203,10 @@ func (s *Server) authorizeWrite(c echo.Context, method string, pathSets ...[]str
 	}
 	ok, err := s.policy.Authorize(ctx, caller, reqs)
 	if err != nil {
-		return errf("authorize %s: %w", method, err)
+		return errf("authorize %v: %w", methods, err)
 	}
 	if !ok {
-		return errf("%w: %s denied", indexd.ErrForbidden, method)
+		return errf("%w: %v denied", indexd.ErrForbidden, methods)
 	}
 	return nil
 }

@@ -15,7 +15,7 @@ type Store interface {
 	ListRecords(ctx context.Context, dc discovery.Context, f indexd.ListFilter, opt repository.ListOptions) (indexd.Page, error)
 	GetRecords(ctx context.Context, dc discovery.Context, dids []string, opt repository.ListOptions) ([]indexd.Record, error)
 	GetRecord(ctx context.Context, dc discovery.Context, candidates []string) (*indexd.Record, error)
-	ResolveAlias(ctx context.Context, alias string) (string, error)
+	ResolveRecords(ctx context.Context, dc discovery.Context, ids, twins []string, opt repository.ListOptions) ([]*indexd.Record, error)
 	Versions(ctx context.Context, dc discovery.Context, candidates []string) ([]indexd.Record, error)
 	Latest(ctx context.Context, dc discovery.Context, candidates []string, hasVersion bool) (*indexd.Record, error)
 	ListURLs(ctx context.Context, dc discovery.Context, f indexd.URLListFilter) ([]indexd.URLEntry, error)
@@ -26,7 +26,8 @@ type Store interface {
 
 	Create(ctx context.Context, n indexd.NewRecord) (indexd.Ref, error)
 	GetForWrite(ctx context.Context, candidates []string) (*indexd.Record, error)
-	NewVersion(ctx context.Context, did string, n indexd.NewRecord) (indexd.Ref, error)
+	ChainVisible(ctx context.Context, dc discovery.Context, baseid string) (bool, error)
+	NewVersion(ctx context.Context, baseid string, authorized []repository.Version, n indexd.NewRecord) (indexd.Ref, error)
 	Update(ctx context.Context, did, rev string, u indexd.RecordUpdate) (indexd.Ref, error)
 	Delete(ctx context.Context, did, rev string) error
 	Chain(ctx context.Context, baseid string) ([]repository.Version, error)

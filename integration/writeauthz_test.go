@@ -138,23 +138,34 @@ func TestAuthzWrites(t *testing.T) {
 		expect("blank by anonymous", "POST", "/index/blank", anonymous, map[string]any{"uploader": "wa", "authz": []string{pA}}, 401)
 	})
 
-	t.Run("new version needs create on its authz", func(t *testing.T) {
+	t.Run("new version needs create on its authz and update on the chain", func(t *testing.T) {
 		did, rev := fresh(pB)
+		createAUpdB := user("create-a-update-b", map[string][]string{pA: {"create"}, pB: {"update"}})
 		v := func() string { return fmt.Sprintf("wa-ver-%03d", seq.Add(1)) }
 		n := v()
 		expect("version into a path without create", "POST", "/index/"+did, creatorA, Rec(n, pB), 403)
 		absent("version denied", n)
 		n = v()
-		expect("version by an updater", "POST", "/index/"+did, updAB, Rec(n, pA), 403)
+		expect("version by an updater of the chain without create", "POST", "/index/"+did, updAB, Rec(n, pA), 403)
 		absent("version by updater", n)
+		n = v()
+		expect("version with create on its authz but no update on the chain", "POST", "/index/"+did, creatorA, Rec(n, pA), 403)
+		absent("version without update on the chain", n)
 		expect("version by anonymous", "POST", "/index/"+did, anonymous, Rec(v(), pA), 401)
-		expect("version with create on the new authz", "POST", "/index/"+did, creatorA, Rec(v(), pA), 200)
-		// Blank versions: the new authz, or the old one when none is given.
-		expect("blank version into a path without create", "POST", "/index/blank/"+did, creatorA, map[string]any{"uploader": "wa", "authz": []string{pB}}, 403)
-		expect("blank version inheriting a path without create", "POST", "/index/blank/"+did, creatorA, map[string]any{"uploader": "wa"}, 403)
-		expect("blank version by anonymous", "POST", "/index/blank/"+did, anonymous, map[string]any{"uploader": "wa", "authz": []string{pA}}, 401)
-		expect("blank version with create on the new authz", "POST", "/index/blank/"+did, creatorA, map[string]any{"uploader": "wa", "authz": []string{pA}}, 201)
+		expect("version with create on its authz and update on the chain", "POST", "/index/"+did, createAUpdB, Rec(v(), pA), 200)
 		unchanged("new version", did, rev)
+		// The chain now holds a pA version too: growing it needs update on
+		// pA as well.
+		expect("version once the chain grew beyond the caller's update", "POST", "/index/"+did, createAUpdB, Rec(v(), pA), 403)
+
+		// Blank versions: the new authz, or the old one when none is given.
+		did, rev = fresh(pB)
+		expect("blank version into a path without create", "POST", "/index/blank/"+did, createAUpdB, map[string]any{"uploader": "wa", "authz": []string{pB}}, 403)
+		expect("blank version inheriting a path without create", "POST", "/index/blank/"+did, createAUpdB, map[string]any{"uploader": "wa"}, 403)
+		expect("blank version without update on the chain", "POST", "/index/blank/"+did, creatorA, map[string]any{"uploader": "wa", "authz": []string{pA}}, 403)
+		expect("blank version by anonymous", "POST", "/index/blank/"+did, anonymous, map[string]any{"uploader": "wa", "authz": []string{pA}}, 401)
+		expect("blank version with create on the new authz and update on the chain", "POST", "/index/blank/"+did, createAUpdB, map[string]any{"uploader": "wa", "authz": []string{pA}}, 201)
+		unchanged("blank version", did, rev)
 	})
 
 	t.Run("update needs update on old and new authz", func(t *testing.T) {

@@ -45,6 +45,16 @@ type Options struct {
 	// entries and 16 MiB.
 	VisibleSetMaxEntries int
 	VisibleSetMaxBytes   int64
+	// DefaultPrefix is indexd's DEFAULT_PREFIX: an id and its prefix twin
+	// are one id to writes (spellings.go). It must be the prefix the HTTP
+	// layer resolves reads with (api.Config.DefaultPrefix).
+	DefaultPrefix string
+	// HideExistence is the service's hide_existence: single reads then
+	// answer an invisible record exactly as a missing id (indexd.ErrNotFound),
+	// from a statement that returns no row for either, so the two cost the
+	// same (records_read.go). Without it they are told apart
+	// (indexd.ErrNotVisible), as the HTTP layer answers 403 and 404.
+	HideExistence bool
 }
 
 // Store is the PostgreSQL repository. Safe for concurrent use.
@@ -52,6 +62,8 @@ type Store struct {
 	pool    *pgxpool.Pool
 	sb      sq.StatementBuilderType
 	timeout time.Duration
+	prefix  string                       // DEFAULT_PREFIX (spellings.go)
+	hide    bool                         // hide_existence (Options.HideExistence)
 	sets    *boundedcache.Cache[[]int64] // grants hash → visible set ids; nil: no cache
 	stats   statsCache     // per-set row estimates for the list access path
 	// forcePath, when set, overrides the list access path choice (tests
@@ -93,7 +105,7 @@ func New(pool *pgxpool.Pool, opts Options) *Store {
 	if opts.QueryTimeout <= 0 {
 		opts.QueryTimeout = 10 * time.Second
 	}
-	s := &Store{pool: pool, sb: sq.StatementBuilder.PlaceholderFormat(sq.Dollar), timeout: opts.QueryTimeout}
+	s := &Store{pool: pool, sb: sq.StatementBuilder.PlaceholderFormat(sq.Dollar), timeout: opts.QueryTimeout, prefix: opts.DefaultPrefix, hide: opts.HideExistence}
 	if opts.VisibleSetTTL == 0 {
 		opts.VisibleSetTTL = time.Second
 	}

@@ -43,7 +43,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	store, err := repository.Open(ctx, cfg.DatabaseURL, repository.Options{QueryTimeout: cfg.QueryTimeout, MaxConns: cfg.MaxConns})
+	store, err := repository.Open(ctx, cfg.DatabaseURL, repository.Options{QueryTimeout: cfg.QueryTimeout, MaxConns: cfg.MaxConns,
+		DefaultPrefix: cfg.DefaultPrefix, HideExistence: cfg.HideExistence})
 	if err != nil {
 		return nil, err
 	}
