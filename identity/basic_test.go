@@ -99,7 +99,11 @@ func TestBasicBcryptConcurrencyBounded(t *testing.T) {
 	}
 	// Identical concurrent credentials share one comparison.
 	calls.Store(0)
-	a.compare = func(hash, pw []byte) error { calls.Add(1); time.Sleep(20 * time.Millisecond); return bcrypt.CompareHashAndPassword(hash, pw) }
+	a.compare = func(hash, pw []byte) error {
+		calls.Add(1)
+		time.Sleep(20 * time.Millisecond)
+		return bcrypt.CompareHashAndPassword(hash, pw)
+	}
 	var same sync.WaitGroup
 	for range 6 {
 		same.Add(1)

@@ -84,7 +84,7 @@ type orTakeover struct {
 	e, hidden     *Env
 	rng           *rand.Rand
 	groups        []map[string][]policytest.Action // anonymous and logged-in grants
-	view          func(*orCaller) orView            // under the current settings
+	view          func(*orCaller) orView           // under the current settings
 	registered    []string
 	recs          []*orRecord
 	byDID         map[string]*orRecord

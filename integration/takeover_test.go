@@ -192,4 +192,3 @@ func TestTakeoverSpellingRace(t *testing.T) {
 		e.Do(http.MethodGet, "/"+id, w, nil).MustStatus(t, http.StatusOK)
 	}
 }
-

@@ -21,11 +21,11 @@ import (
 	"time"
 
 	sq "github.com/Masterminds/squirrel"
+	"github.com/datacommons/indexd"
+	"github.com/datacommons/indexd/boundedcache"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/datacommons/indexd"
-	"github.com/datacommons/indexd/boundedcache"
 )
 
 // Options tune the store.
@@ -65,7 +65,7 @@ type Store struct {
 	prefix  string                       // DEFAULT_PREFIX (spellings.go)
 	hide    bool                         // hide_existence (Options.HideExistence)
 	sets    *boundedcache.Cache[[]int64] // grants hash → visible set ids; nil: no cache
-	stats   statsCache     // per-set row estimates for the list access path
+	stats   statsCache                   // per-set row estimates for the list access path
 	// forcePath, when set, overrides the list access path choice (tests
 	// compare the paths on the same data).
 	forcePath *listPath
