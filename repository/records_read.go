@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	sq "github.com/Masterminds/squirrel"
@@ -204,17 +205,20 @@ func (s *Store) getRecord(ctx context.Context, q querier, dc discovery.Context, 
 	if err != nil {
 		return nil, fmt.Errorf("repository: build predicate: %w", err)
 	}
-	// The record the first spelling names (resolution ignores visibility:
-	// an id names one record, visible or not).
-	named := sq.Expr(`r.did = (SELECT sp.did FROM record_spelling sp WHERE sp.spelling = ANY(?::text[])
-		ORDER BY array_position(?::text[], sp.spelling::text) LIMIT 1)`, candidates, candidates)
-	b := s.selectRecords(true).Where(named)
-	if s.hide {
-		b = b.Where(sq.Expr(visSQL, visArgs...))
-	} else {
-		b = b.Column(sq.Expr("("+visSQL+") AS visible", visArgs...))
+	cols := append(append([]string{}, recordColumns...), aliasesOfRecord)
+	var args []any
+	if !s.hide {
+		cols = append(cols, "("+visSQL+") AS visible")
+		args = append(args, visArgs...)
 	}
-	sql, args, err := b.ToSql()
+	id, twin := idAndTwin(candidates)
+	args = append(args, id, twin)
+	where := ""
+	if s.hide {
+		where = " WHERE " + visSQL
+		args = append(args, visArgs...)
+	}
+	sql, err := sq.Dollar.ReplacePlaceholders("SELECT " + strings.Join(cols, ", ") + " FROM " + oneID + " " + resolveLateral + where)
 	if err != nil {
 		return nil, fmt.Errorf("repository: build query: %w", err)
 	}
@@ -252,17 +256,22 @@ func (s *Store) ResolveRecords(ctx context.Context, dc discovery.Context, ids, t
 	if err != nil {
 		return nil, err
 	}
-	// Each id's record: the literal spelling's, else the twin's.
-	b := s.selectRecords(opt.WithAliases).Column("q.n").
-		JoinClause(sq.Expr(`JOIN (SELECT q.n, (SELECT m.did FROM record_spelling m
-			WHERE m.spelling IN (q.id, q.twin) ORDER BY m.spelling = q.id DESC LIMIT 1) AS did
-			FROM unnest(?::text[], ?::text[]) WITH ORDINALITY AS q(id, twin, n)) q ON q.did = r.did`, ids, twins)).
-		Where(vis)
-	sql, args, err := b.ToSql()
+	visSQL, visArgs, err := vis.ToSql()
+	if err != nil {
+		return nil, fmt.Errorf("repository: build predicate: %w", err)
+	}
+	cols := append(append([]string{}, recordColumns...), noAliases, "q.n")
+	if opt.WithAliases {
+		cols[len(recordColumns)] = aliasesOfRecord
+	}
+	sql, err := sq.Dollar.ReplacePlaceholders(`SELECT ` + strings.Join(cols, ", ") + `
+		FROM unnest(?::text[], ?::text[]) WITH ORDINALITY AS q(id, twin, n) ` + resolveLateral + `
+		WHERE ` + visSQL)
 	if err != nil {
 		return nil, fmt.Errorf("repository: build query: %w", err)
 	}
-	rows, err := s.pool.Query(ctx, sql, append([]any{pgx.QueryExecModeCacheDescribe}, args...)...)
+	args := append([]any{ids, twins}, visArgs...)
+	rows, err := s.pool.Query(ctx, sql, args...) // prepared: one plan (primary-key probes) fits every id list
 	if err != nil {
 		return nil, fmt.Errorf("repository: resolve ids: %w", classify(err))
 	}
@@ -359,9 +368,7 @@ func (s *Store) resolveChain(ctx context.Context, vis sq.Sqlizer, candidates []s
 		return "", fmt.Errorf("repository: build predicate: %w", err)
 	}
 	sql, err := sq.Dollar.ReplacePlaceholders(`SELECT x.baseid, x.visible FROM (
-		(SELECT r.baseid, (` + visSQL + `) AS visible, 0 AS o
-			FROM record_spelling sp JOIN record r ON r.did = sp.did
-			WHERE sp.spelling = ANY(?::text[]) ORDER BY array_position(?::text[], sp.spelling::text) LIMIT 1)
+		(SELECT r.baseid, (` + visSQL + `) AS visible, 0 AS o FROM ` + oneID + ` ` + resolveLateral + `)
 		UNION ALL
 		(SELECT b.baseid, EXISTS (SELECT 1 FROM record r WHERE r.baseid = b.baseid AND (` + visSQL + `)), 1
 			FROM record b WHERE b.baseid = ? LIMIT 1)
@@ -373,11 +380,12 @@ func (s *Store) resolveChain(ctx context.Context, vis sq.Sqlizer, candidates []s
 		// An invisible chain returns no row, as a missing id does.
 		sql = "SELECT y.baseid, y.visible FROM (" + sql + ") y WHERE y.visible"
 	}
-	// Arguments in the placeholders' order: the first predicate's, the
-	// candidates twice, the second predicate's, the baseid.
+	// Arguments in the placeholders' order: the first predicate's, the id
+	// and its twin, the second predicate's, the baseid.
+	id, twin := idAndTwin(candidates)
 	var args []any
 	args = append(args, visArgs...)
-	args = append(args, candidates, candidates)
+	args = append(args, id, twin)
 	args = append(args, visArgs...)
 	args = append(args, candidates[0])
 	var baseid string

@@ -37,6 +37,32 @@ import (
 	"github.com/datacommons/indexd"
 )
 
+// resolveLateral resolves the id of each row of q (columns id and twin —
+// the id's prefix twin, ” for none) to the record r it names: the record
+// whose did it is, else whose alias it is, else the same for its twin;
+// the first found (one primary-key probe for a did). Visibility is applied
+// to r afterwards, never inside: an id names one record, visible or not.
+// Every read by id — single, bulk, versions and latest — goes through it.
+const resolveLateral = `CROSS JOIN LATERAL (
+		(SELECT x.* FROM record x WHERE x.did = q.id)
+		UNION ALL (SELECT x.* FROM record_spelling m JOIN record x ON x.did = m.did WHERE m.spelling = q.id AND m.kind = 'alias')
+		UNION ALL (SELECT x.* FROM record x WHERE x.did = q.twin)
+		UNION ALL (SELECT x.* FROM record_spelling m JOIN record x ON x.did = m.did WHERE m.spelling = q.twin AND m.kind = 'alias')
+		LIMIT 1) r`
+
+// oneID is the q of resolveLateral for a single id: its placeholders
+// take the id and its twin (idAndTwin).
+const oneID = `(SELECT ?::text AS id, ?::text AS twin) q`
+
+// idAndTwin splits a read's candidates (indexd.Spellings: the id, then its
+// twin if any) into resolveLateral's two columns.
+func idAndTwin(candidates []string) (string, string) {
+	if len(candidates) > 1 {
+		return candidates[0], candidates[1]
+	}
+	return candidates[0], ""
+}
+
 // idLockClass namespaces the advisory locks on ids (lockIDs).
 const idLockClass = 0x1dd0c4a2
 
