@@ -222,7 +222,7 @@ func (s *Server) putAdmin(c echo.Context) error {
 	if err := body.validate(); err != nil {
 		return err
 	}
-	hash, err := hashPassword(body.Password)
+	hash, err := s.hashPassword(body.Password)
 	if err != nil {
 		return err
 	}

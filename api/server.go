@@ -53,6 +53,9 @@ type Config struct {
 	DRSBearerIssuers []string
 	// OpenAPI is the served OpenAPI document (YAML).
 	OpenAPI []byte
+	// PasswordCost is the bcrypt cost of new admin passwords
+	// (identity.BcryptCost when 0; only tests lower it).
+	PasswordCost int
 }
 
 // Server is the HTTP API. Build it with New.

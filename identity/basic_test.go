@@ -170,3 +170,27 @@ func TestBasicDisabled(t *testing.T) {
 		t.Fatalf("basic with auth off: %v", err)
 	}
 }
+
+// The dummy hash an unknown user is checked against has the configured
+// cost of stored passwords (so a miss costs what a wrong password does);
+// BcryptCost unless a test lowers it.
+func TestBasicDummyHashCost(t *testing.T) {
+	for _, cost := range []int{0, bcrypt.MinCost} {
+		a := newBasic(t, Config{PasswordCost: cost})
+		var got int
+		a.compare = func(hash, pw []byte) error {
+			got, _ = bcrypt.Cost(hash)
+			return bcrypt.CompareHashAndPassword(hash, pw)
+		}
+		if _, err := a.Authenticate(context.Background(), basicOf("nobody", "some-password")); !errors.Is(err, ErrUnauthenticated) {
+			t.Fatalf("unknown user: %v", err)
+		}
+		want := cost
+		if cost == 0 {
+			want = BcryptCost
+		}
+		if got != want {
+			t.Errorf("PasswordCost %d: dummy hash of cost %d, want %d", cost, got, want)
+		}
+	}
+}

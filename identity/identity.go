@@ -24,6 +24,7 @@ package identity
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -175,6 +176,13 @@ type Config struct {
 	// DefaultFailureWindow when 0). A success clears the client's count.
 	FailureBudget int
 	FailureWindow time.Duration
+
+	// PasswordCost is the bcrypt cost of the stored admin passwords
+	// (BcryptCost when 0): an unknown user is compared against a dummy hash
+	// of this cost, so a miss costs what a wrong password does. Only tests
+	// lower it (with the cost they hash passwords with); it is not
+	// configurable from the environment.
+	PasswordCost int
 }
 
 type mode int
@@ -211,6 +219,7 @@ type Authenticator struct {
 	failMu      sync.Mutex
 	failures    *boundedcache.Cache[failureCount]
 	compare     func(hash, password []byte) error // bcrypt; tests observe it
+	dummy       string                            // dummyHash, or one of Config.PasswordCost
 
 	jwks        *jwk.Cache
 	cancel      context.CancelFunc
@@ -249,6 +258,16 @@ func New(cfg Config, admins AdminStore) (*Authenticator, error) {
 	a.bcryptSlots = make(chan struct{}, a.cfg.BcryptConcurrency)
 	a.failures = boundedcache.New[failureCount](boundedcache.Options{TTL: a.cfg.FailureWindow, MaxEntries: 100_000, MaxBytes: 16 << 20})
 	a.compare = bcrypt.CompareHashAndPassword
+	a.dummy = dummyHash
+	if cfg.PasswordCost > 0 && cfg.PasswordCost != BcryptCost {
+		var pw [16]byte
+		_, _ = rand.Read(pw[:])
+		h, err := bcrypt.GenerateFromPassword(pw[:], cfg.PasswordCost)
+		if err != nil {
+			return nil, fmt.Errorf("identity: PasswordCost %d: %w", cfg.PasswordCost, err)
+		}
+		a.dummy = string(h)
+	}
 	switch {
 	case cfg.JWKSURL != "" && len(cfg.SigningKey) > 0:
 		return nil, errors.New("identity: set JWKSURL or SigningKey, not both")
@@ -373,7 +392,7 @@ func (a *Authenticator) basic(ctx context.Context, cred string) (policy.Caller, 
 		return policy.Caller{}, fmt.Errorf("identity: look up admin user: %w: %w", ErrUnavailable, err)
 	}
 	if !found {
-		hash = dummyHash
+		hash = a.dummy
 	}
 	key := verifiedKey(username, password, hash)
 	caller := policy.Caller{BasicAdmin: true, Username: username}
@@ -722,14 +741,21 @@ func Mint(key []byte, username string, ttl time.Duration, issuer string) (string
 
 // HashPassword returns the bcrypt hash (cost BcryptCost) of pw. Empty
 // passwords and passwords over 72 bytes are refused.
-func HashPassword(pw string) (string, error) {
+func HashPassword(pw string) (string, error) { return HashPasswordCost(pw, BcryptCost) }
+
+// HashPasswordCost is HashPassword at a given bcrypt cost (BcryptCost when
+// 0; tests use less, see Config.PasswordCost).
+func HashPasswordCost(pw string, cost int) (string, error) {
+	if cost <= 0 {
+		cost = BcryptCost
+	}
 	if pw == "" {
 		return "", errors.New("identity: empty password")
 	}
 	if len(pw) > MaxPasswordLen {
 		return "", fmt.Errorf("identity: password longer than %d bytes", MaxPasswordLen)
 	}
-	h, err := bcrypt.GenerateFromPassword([]byte(pw), BcryptCost)
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), cost)
 	if err != nil {
 		return "", fmt.Errorf("identity: hash password: %w", err)
 	}

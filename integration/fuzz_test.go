@@ -30,6 +30,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/datacommons/indexd/internal/app"
 	"github.com/datacommons/indexd/internal/testdb"
 	"github.com/datacommons/indexd/policy/policytest"
@@ -101,6 +103,7 @@ func newFzEnv(tb testing.TB) *fzEnv {
 	cfg.PolicyTimeout = 5 * time.Second
 	cfg.SettingsPoll = time.Hour
 	cfg.RequestTimeout = 20 * time.Second
+	cfg.PasswordCost = bcrypt.MinCost // as the harness (harness_test.go start)
 	cfg.InitialSettings.AreRecordsDiscoverable = false
 	cfg.InitialSettings.GlobalDiscoveryAuthz = []string{"/global"}
 	errLog := &fzErrLog{}

@@ -84,7 +84,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.authn, err = identity.New(identity.Config{
 		JWKSURL: cfg.JWKSURL, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
-		SigningKey: cfg.SigningKey, VerifyTokens: cfg.VerifyTokens,
+		SigningKey: cfg.SigningKey, VerifyTokens: cfg.VerifyTokens, PasswordCost: cfg.PasswordCost,
 	}, admins)
 	if err != nil {
 		return fail(err)
@@ -94,7 +94,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		HideExistence: cfg.HideExistence, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
 		Version: Version, Commit: Commit, Hostname: cfg.DRSHostname, DRSCompactPrefix: cfg.DRSCompactPrefix,
 		DRSMaxBulk: cfg.DRSMaxBulk, DRSServiceInfo12: cfg.DRSServiceInfo12, OpenAPI: openapi.Document,
-		DRSBearerIssuers: nonEmptyList(cfg.JWTIssuer),
+		DRSBearerIssuers: nonEmptyList(cfg.JWTIssuer), PasswordCost: cfg.PasswordCost,
 	}, store, a.Policy, a.authn, a.Settings, log)
 	if err != nil {
 		return fail(err)

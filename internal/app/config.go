@@ -34,6 +34,11 @@ type Config struct {
 	VerifyTokens bool
 	// BasicAuth accepts basic-auth admin credentials (default true).
 	BasicAuth bool
+	// PasswordCost is the bcrypt cost of admin passwords (0: identity.BcryptCost).
+	// Not read from the environment: only tests lower it, so that their
+	// admin users and wrong-password probes do not each spend a cost-12
+	// bcrypt under -race.
+	PasswordCost int
 
 	// Initial discovery settings (seed the database once).
 	InitialSettings discovery.Settings
