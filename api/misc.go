@@ -74,6 +74,10 @@ func (s *Server) getDiscoverySettings(c echo.Context) error {
 type settingsBody struct {
 	AreRecordsDiscoverable *bool     `json:"are_records_discoverable"`
 	GlobalDiscoveryAuthz   *[]string `json:"global_discovery_authz"`
+	// DryRun (PUT): answer the preview of the change, change nothing.
+	DryRun bool `json:"dry_run"`
+	// Users the preview counts for (preview and dry_run only).
+	Users []string `json:"users"`
 }
 
 // validate checks a decoded settings body.
@@ -105,6 +109,12 @@ func (s *Server) putDiscoverySettings(c echo.Context) error {
 	}
 	if err := body.validate(); err != nil {
 		return err
+	}
+	if body.DryRun {
+		return s.preview(c, &body)
+	}
+	if body.Users != nil {
+		return indexd.Invalidf("users is read only with dry_run: true (or by POST /admin/discovery/preview)")
 	}
 	who := callerOf(c).Username
 	if who == "" {
