@@ -67,12 +67,6 @@ const (
 	RuleNotCovered       = "not_covered"
 )
 
-// UserMapper is policy.UserMapper: a policy service that answers a user's
-// mapping by user name.
-type UserMapper interface {
-	UserMapping(ctx context.Context, username string) (policy.Mapping, error)
-}
-
 // Store is what explanations need from the repository.
 type Store interface {
 	ResolveAlias(ctx context.Context, alias string) (string, error)
@@ -82,7 +76,7 @@ type Store interface {
 }
 
 // Explainer answers explanations and previews. Policy must also be a
-// UserMapper to explain a named user (else: policy.ErrUnavailable).
+// policy.UserMapper to explain a named user (else: policy.ErrUnavailable).
 type Explainer struct {
 	Store  Store
 	Policy policy.Service
@@ -155,7 +149,7 @@ func (e *Explainer) anonymous(ctx context.Context) (*caller, error) {
 }
 
 func (e *Explainer) user(ctx context.Context, name string) (*caller, error) {
-	um, ok := e.Policy.(UserMapper)
+	um, ok := e.Policy.(policy.UserMapper)
 	if !ok {
 		return nil, fmt.Errorf("explain: the policy service cannot map a user by name: %w", policy.ErrUnavailable)
 	}
