@@ -648,4 +648,3 @@ func TestPreviewMatchesListWalk(t *testing.T) {
 		}
 	}
 }
-
