@@ -43,7 +43,7 @@ func (s *Server) explainRecord(c echo.Context) error {
 	sort.Strings(names)
 	for _, k := range names {
 		if !explainParams[k] {
-			return indexd.Invalidf("unknown parameter %q (want id, user or anonymous, are_records_discoverable, global_discovery_authz)", k)
+			return indexd.Invalidf("unknown parameter %s (want id, user or anonymous, are_records_discoverable, global_discovery_authz)", k)
 		}
 		if len(q[k]) != 1 {
 			return indexd.Invalidf("parameter %s given more than once", k)
