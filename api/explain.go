@@ -26,6 +26,14 @@ func askedBy(c echo.Context) string {
 	return "token:" + shortHash(caller.Token)
 }
 
+// Candidates is the prefix rule single reads apply to an id (the dids it
+// may be stored under) for a deployment's default prefix: for callers
+// outside the HTTP layer (the CLI's explain).
+func Candidates(defaultPrefix string) func(id string) []string {
+	s := &Server{cfg: Config{DefaultPrefix: defaultPrefix}}
+	return s.candidates
+}
+
 // explainParams are the query parameters GET /admin/explain reads; any
 // other is a 400 (a misspelt what-if must not explain the current settings
 // silently).
