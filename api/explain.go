@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/datacommons/indexd"
+	"github.com/datacommons/indexd/discovery"
 	"github.com/datacommons/indexd/explain"
 )
 
@@ -43,7 +45,21 @@ var explainParams = map[string]bool{
 }
 
 func (s *Server) explainRecord(c echo.Context) error {
-	q := c.QueryParams()
+	q, err := ParseExplainQuery(c.QueryParams(), s.settings.Get())
+	if err != nil {
+		return err
+	}
+	x, err := s.explainer.Explain(c.Request().Context(), askedBy(c), q)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, x)
+}
+
+// ParseExplainQuery reads GET /admin/explain's parameters: the record, the
+// caller, and the what-if settings (cur with the parameters given applied).
+// Exported for fuzzing.
+func ParseExplainQuery(q url.Values, cur discovery.Settings) (explain.Question, error) {
 	names := make([]string, 0, len(q))
 	for k := range q {
 		names = append(names, k)
@@ -51,34 +67,37 @@ func (s *Server) explainRecord(c echo.Context) error {
 	sort.Strings(names)
 	for _, k := range names {
 		if !explainParams[k] {
-			return indexd.Invalidf("unknown parameter %s (want id, user or anonymous, are_records_discoverable, global_discovery_authz)", k)
+			return explain.Question{}, indexd.Invalidf("unknown parameter %s (want id, user or anonymous, are_records_discoverable, global_discovery_authz)", k)
 		}
 		if len(q[k]) != 1 {
-			return indexd.Invalidf("parameter %s given more than once", k)
+			return explain.Question{}, indexd.Invalidf("parameter %s given more than once", k)
 		}
 	}
 	id := q.Get("id")
 	if id == "" {
-		return indexd.Invalidf("id is required (a did or an alias)")
+		return explain.Question{}, indexd.Invalidf("id is required (a did or an alias)")
 	}
 	subj := explain.Subject{User: q.Get("user")}
 	if q.Has("user") && subj.User == "" {
-		return indexd.Invalidf("user must not be empty")
+		return explain.Question{}, indexd.Invalidf("user must not be empty")
 	}
 	if q.Has("anonymous") {
 		b, err := strconv.ParseBool(q.Get("anonymous"))
 		if err != nil {
-			return indexd.Invalidf("anonymous must be true or false")
+			return explain.Question{}, indexd.Invalidf("anonymous must be true or false")
 		}
 		subj.Anonymous = b
 	}
-	cur := s.settings.Get()
+	if err := subj.Validate(); err != nil {
+		return explain.Question{}, err
+	}
+	cur.GlobalDiscoveryAuthz = append([]string{}, cur.GlobalDiscoveryAuthz...)
 	st := cur
 	st.GlobalDiscoveryAuthz = append([]string{}, cur.GlobalDiscoveryAuthz...)
 	if q.Has("are_records_discoverable") {
 		b, err := strconv.ParseBool(q.Get("are_records_discoverable"))
 		if err != nil {
-			return indexd.Invalidf("are_records_discoverable must be true or false")
+			return explain.Question{}, indexd.Invalidf("are_records_discoverable must be true or false")
 		}
 		st.AreRecordsDiscoverable = b
 	}
@@ -88,14 +107,10 @@ func (s *Server) explainRecord(c echo.Context) error {
 			st.GlobalDiscoveryAuthz = strings.Split(v, ",")
 		}
 		if err := indexd.ValidateAuthz(st.GlobalDiscoveryAuthz); err != nil {
-			return indexd.Invalidf("global_discovery_authz: %s", indexd.Message(err))
+			return explain.Question{}, indexd.Invalidf("global_discovery_authz: %s", indexd.Message(err))
 		}
 	}
-	x, err := s.explainer.Explain(c.Request().Context(), askedBy(c), explain.Question{ID: id, Subject: subj, Settings: st, Current: cur})
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, x)
+	return explain.Question{ID: id, Subject: subj, Settings: st, Current: cur}, nil
 }
 
 // previewDiscovery serves POST /admin/discovery/preview: the body is a

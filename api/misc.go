@@ -9,6 +9,7 @@ import (
 
 	"github.com/datacommons/indexd"
 	"github.com/datacommons/indexd/discovery"
+	"github.com/datacommons/indexd/explain"
 	"github.com/datacommons/indexd/repository"
 )
 
@@ -82,6 +83,11 @@ type settingsBody struct {
 
 // validate checks a decoded settings body.
 func (body *settingsBody) validate() error {
+	if body.Users != nil {
+		if _, err := explain.CleanUsers(body.Users); err != nil {
+			return err
+		}
+	}
 	if body.GlobalDiscoveryAuthz != nil {
 		if err := indexd.ValidateAuthz(*body.GlobalDiscoveryAuthz); err != nil {
 			return indexd.Invalidf("global_discovery_authz: %s", indexd.Message(err))

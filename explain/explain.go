@@ -30,6 +30,7 @@ import (
 	"sort"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/datacommons/indexd"
 	"github.com/datacommons/indexd/discovery"
@@ -99,14 +100,16 @@ func ValidateUser(name string) error {
 		return indexd.Invalidf("user name must not be empty")
 	case len(name) > 256:
 		return indexd.Invalidf("user name is longer than 256 bytes")
+	case !utf8.ValidString(name):
+		return indexd.Invalidf("user name is not valid UTF-8")
 	case strings.IndexFunc(name, unicode.IsControl) >= 0:
 		return indexd.Invalidf("user name must not hold control characters")
 	}
 	return nil
 }
 
-// validate checks the subject names exactly one caller.
-func (s Subject) validate() error {
+// Validate checks the subject names exactly one caller.
+func (s Subject) Validate() error {
 	if s.Anonymous == (s.User != "") {
 		return indexd.Invalidf("name exactly one caller: user=NAME or anonymous=true")
 	}

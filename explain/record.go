@@ -88,7 +88,7 @@ type Explanation struct {
 // ErrInvalid (bad question), ErrNotFound (no such record), the policy
 // service's errors (policy.ErrUnavailable → 503).
 func (e *Explainer) Explain(ctx context.Context, by string, q Question) (*Explanation, error) {
-	if err := q.Subject.validate(); err != nil {
+	if err := q.Subject.Validate(); err != nil {
 		return nil, err
 	}
 	if err := indexd.ValidateID(q.ID); err != nil {
