@@ -124,7 +124,7 @@ func newExWorld(t *testing.T, rng *rand.Rand) *exWorld {
 		{}, {"/programs/p10/projects/a"}, {"/programs/p1/projects/ab"}, {"/programs/open/x"},
 		{"/programs/shared/y"}, {"/programs/open/x", "/programs/shared/y"}, {"/open-discovery/r"},
 	}
-	for i := range 40 {
+	for range 40 {
 		var authz []string
 		switch k := rng.Intn(10); {
 		case k == 0:
@@ -136,7 +136,6 @@ func newExWorld(t *testing.T, rng *rand.Rand) *exWorld {
 				authz = append(authz, registered[rng.Intn(len(registered))])
 			}
 		}
-		_ = i
 		fixed = append(fixed, authz)
 	}
 	for i, authz := range fixed {
@@ -493,7 +492,6 @@ func (w *exWorld) checkExplanation(chk *azChecker, label string, st discovery.Se
 		}
 	}
 	// DRS access and writes from the grants (SPEC §3, §4).
-	storage := w.grantsOf(c, "read-storage")
 	isAdmin := anyCovers(w.grantsOf(c, "admin")[explain.SourceUser], "/services/indexd/admin")
 	everyPath := func(method string) bool {
 		gs := w.grantsOf(c, method)
@@ -508,7 +506,6 @@ func (w *exWorld) checkExplanation(chk *azChecker, label string, st discovery.Se
 		}
 		return true
 	}
-	_ = storage
 	wantAccess := x.Visible && c.name != "" && everyPath("read-storage")
 	if x.DRSAccess.Allowed != wantAccess {
 		chk.fail("%s drs_access %+v, want %v", label, x.DRSAccess, wantAccess)
