@@ -283,10 +283,10 @@ func (w *exWorld) listWalk(chk *azChecker, c *exCaller) ([]string, bool) {
 	return nil, false
 }
 
-// exPairs runs f for every (caller, record) pair, six at a time.
+// exPairs runs f for every (caller, record) pair, four at a time.
 func (w *exWorld) exPairs(f func(c *exCaller, r *exRecord)) {
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, 6)
+	sem := make(chan struct{}, 4)
 	for _, c := range w.callers {
 		for _, r := range w.recs {
 			wg.Add(1)
