@@ -42,6 +42,11 @@ type Store interface {
 	DeleteAdmin(ctx context.Context, by, username string) error
 	ListAdmins(ctx context.Context) ([]repository.AdminUser, error)
 	AdminAudit(ctx context.Context, limit int) ([]repository.AdminChange, error)
+	// Explanations and previews (package explain).
+	ExplainRecord(ctx context.Context, candidates []string, dcs []discovery.Context, grants []string) (*repository.RecordFacts, error)
+	Preview(ctx context.Context, buckets []repository.Bucket, sample int) (repository.PreviewResult, error)
+	AuditQuery(ctx context.Context, by, kind string, question any) error
+	QueryAudit(ctx context.Context, limit int) ([]repository.AdminQuery, error)
 }
 
 var _ Store = (*repository.Store)(nil)

@@ -142,6 +142,8 @@ func Run(ctx context.Context, cfg Config) error {
 	fmt.Fprintf(out, "bench: database size %s, %d authz sets\n", info.Size, len(info.Sets))
 
 	us := users(cfg.N)
+	us = append(us, &User{Name: UserAdmin, Admin: true, Note: "policy admin"})
+	us = append(us, previewUsers()...)
 	byName := map[string]*User{}
 	for _, u := range us {
 		u.Token = mintToken(u.Name)
@@ -276,7 +278,7 @@ func Run(ctx context.Context, cfg Config) error {
 			discoverable = first.Discoverable
 		}
 		if st, _, err := e.probe(ctx, first); err == nil && st == first.Want {
-			drive(ctx, e.client, first, cfg.Concurrency, 0, min(5*time.Second, cfg.Duration))
+			drive(ctx, e.client, first, first.concurrency(cfg), 0, min(5*time.Second, cfg.Duration))
 		}
 	}
 	printHeader(out)
@@ -314,7 +316,7 @@ func Run(ctx context.Context, cfg Config) error {
 			svcPid = 0 // in process: all CPU shows as the client's
 		}
 		cm := startCPU(ctx, pool, svcPid)
-		r.Load = drive(ctx, e.client, sc, cfg.Concurrency, warm, cfg.Duration)
+		r.Load = drive(ctx, e.client, sc, sc.concurrency(cfg), warm, cfg.Duration)
 		r.CPU = cm.stop(r.Load.Total)
 		r.RSS, _, _ = memStatus(svc.pid)
 		runRaw := func(raw *rawSQL) (*rawRun, string) {
