@@ -2,18 +2,22 @@ package api
 
 import (
 	"context"
+	"net"
+	"net/http"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/datacommons/indexd"
 	"github.com/datacommons/indexd/discovery"
+	"github.com/datacommons/indexd/identity"
 	"github.com/datacommons/indexd/policy"
 )
 
 const callerKey = "indexd.caller"
 
-// authenticate resolves the caller once per request. A present but invalid
-// credential is 401 on every route, never a fall-back to anonymous.
+// authenticate resolves the caller once per request, on every route that
+// needs more than nothing (register). A present but invalid credential is
+// 401, never a fall-back to anonymous.
 //
 // A bearer token the identity layer could not verify itself (pass-through
 // mode: no JWKS, no signing key) must be accepted by the policy service
@@ -24,7 +28,10 @@ const callerKey = "indexd.caller"
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
-		caller, err := s.authn.Authenticate(ctx, c.Request().Header.Get(echo.HeaderAuthorization))
+		// The client's address, for the basic-auth failure budget: the
+		// connection's peer, never a forwarded-for header a client writes.
+		actx := identity.WithClient(ctx, clientAddr(c.Request()))
+		caller, err := s.authn.Authenticate(actx, c.Request().Header.Get(echo.HeaderAuthorization))
 		if err != nil {
 			return err
 		}
@@ -36,6 +43,15 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set(callerKey, caller)
 		return next(c)
 	}
+}
+
+// clientAddr is the IP address of the connection's peer.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 func callerOf(c echo.Context) policy.Caller {
@@ -123,6 +139,21 @@ func (s *Server) isAdmin(ctx context.Context, caller policy.Caller) (bool, error
 // authorizeWrite asks the policy service whether the caller holds method on
 // every path of the union of pathSets (SPEC §3). Empty authz is admin-only.
 func (s *Server) authorizeWrite(c echo.Context, method string, pathSets ...[]string) error {
+	return s.authorizeWrites(c, writeCheck{method: method, sets: pathSets})
+}
+
+// writeCheck is one permission a write needs: method on every path of the
+// union of sets.
+type writeCheck struct {
+	method string
+	sets   [][]string
+}
+
+// authorizeWrites decides every check in one policy call (a new version
+// needs create on its authz and update on its chain's). Anonymous → 401;
+// a basic-auth admin may do anything; an empty set among the checks needs
+// an admin; denied → 403.
+func (s *Server) authorizeWrites(c echo.Context, checks ...writeCheck) error {
 	caller := callerOf(c)
 	ctx := c.Request().Context()
 	if caller.Anonymous() {
@@ -132,16 +163,21 @@ func (s *Server) authorizeWrite(c echo.Context, method string, pathSets ...[]str
 		return nil
 	}
 	var reqs []policy.Request
-	seen := map[string]bool{}
+	seen := map[policy.Request]bool{}
 	empty := false
-	for _, set := range pathSets {
-		if len(set) == 0 {
-			empty = true
-		}
-		for _, p := range set {
-			if !seen[p] {
-				seen[p] = true
-				reqs = append(reqs, policy.Request{Resource: p, Method: method})
+	var methods []string
+	for _, ch := range checks {
+		methods = append(methods, ch.method)
+		for _, set := range ch.sets {
+			if len(set) == 0 {
+				empty = true
+			}
+			for _, p := range set {
+				r := policy.Request{Resource: p, Method: ch.method}
+				if !seen[r] {
+					seen[r] = true
+					reqs = append(reqs, r)
+				}
 			}
 		}
 	}
@@ -159,10 +195,10 @@ func (s *Server) authorizeWrite(c echo.Context, method string, pathSets ...[]str
 	}
 	ok, err := s.policy.Authorize(ctx, caller, reqs)
 	if err != nil {
-		return errf("authorize %s: %w", method, err)
+		return errf("authorize %v: %w", methods, err)
 	}
 	if !ok {
-		return errf("%w: %s denied", indexd.ErrForbidden, method)
+		return errf("%w: %v denied", indexd.ErrForbidden, methods)
 	}
 	return nil
 }

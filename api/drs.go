@@ -467,22 +467,14 @@ func (s *Server) resolveBulk(c echo.Context, dc discovery.Context, ids []string)
 	if len(valid) == 0 {
 		return found, unresolved, nil
 	}
-	recs, err := s.store.GetRecords(c.Request().Context(), dc, s.expandIDs(valid), repository.ListOptions{WithAliases: true})
+	// Each id resolves as a single read does (its did, prefix twin or
+	// alias), in one query.
+	recs, err := s.resolveIDs(c, dc, valid, repository.ListOptions{WithAliases: true})
 	if err != nil {
 		return nil, nil, err
 	}
-	byDID := make(map[string]*indexd.Record, len(recs))
-	for i := range recs {
-		byDID[recs[i].DID] = &recs[i]
-	}
-	for _, id := range valid {
-		var rec *indexd.Record
-		for _, cand := range s.candidates(id) {
-			if r, ok := byDID[cand]; ok {
-				rec = r
-				break
-			}
-		}
+	for i, id := range valid {
+		rec := recs[i]
 		if rec == nil || !rec.IsDRSObject() {
 			unresolved.add(http.StatusNotFound, id)
 			continue

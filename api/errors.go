@@ -3,7 +3,9 @@ package api
 import (
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -38,6 +40,8 @@ func (s *Server) statusOf(err error) (int, string) {
 		return http.StatusUnauthorized, "unauthorized"
 	case errors.Is(err, indexd.ErrForbidden):
 		return http.StatusForbidden, "forbidden"
+	case errors.Is(err, identity.ErrBusy):
+		return http.StatusTooManyRequests, "too many authentication attempts, retry later"
 	case errors.Is(err, indexd.ErrUnavailable), errors.Is(err, policy.ErrUnavailable), errors.Is(err, identity.ErrUnavailable):
 		return http.StatusServiceUnavailable, "service unavailable, try again later"
 	case errors.As(err, &he):
@@ -77,7 +81,7 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	switch {
 	case code >= 500:
 		log.Error("request failed", "err", err)
-	case code == http.StatusUnauthorized || code == http.StatusForbidden:
+	case code == http.StatusUnauthorized || code == http.StatusForbidden || code == http.StatusTooManyRequests:
 		log.Info("request denied", "reason", err.Error())
 	default:
 		log.Debug("request rejected", "err", err)
@@ -85,6 +89,9 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	var body any = map[string]string{"error": msg}
 	if isDRS(c.Request().URL.Path) {
 		body = drsError{Msg: msg, StatusCode: code}
+	}
+	if d, ok := identity.RetryAfter(err); ok && code == http.StatusTooManyRequests {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
 	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(code)

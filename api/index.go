@@ -1,14 +1,15 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/datacommons/indexd"
+	"github.com/datacommons/indexd/discovery"
 	"github.com/datacommons/indexd/policy"
 	"github.com/datacommons/indexd/repository"
 )
@@ -54,22 +55,22 @@ func parseIndexTarget(p string) (indexTarget, error) {
 	return t, nil
 }
 
-// candidates lists the dids an id may be stored under (PREPEND_PREFIX:
-// found with or without the default prefix), most literal first.
+// candidates lists the spellings of an id a read tries: the id, then its
+// prefix twin (DEFAULT_PREFIX: found with or without it). The record that
+// holds the first of them as its did or an alias is the one it names, on
+// every read path (indexd.Spellings; repository/spellings.go).
 func (s *Server) candidates(id string) []string {
-	out := []string{id}
-	p := s.cfg.DefaultPrefix
-	if p == "" {
-		return out
+	return indexd.Spellings(id, s.cfg.DefaultPrefix)
+}
+
+// resolveIDs resolves bulk ids as single reads do (nil: missing or
+// invisible alike), in one query.
+func (s *Server) resolveIDs(c echo.Context, dc discovery.Context, ids []string, opt repository.ListOptions) ([]*indexd.Record, error) {
+	twins := make([]string, len(ids))
+	for i, id := range ids {
+		twins[i] = indexd.PrefixTwin(id, s.cfg.DefaultPrefix)
 	}
-	if strings.HasPrefix(id, p) {
-		if rest := strings.TrimPrefix(id, p); rest != "" {
-			out = append(out, rest)
-		}
-	} else {
-		out = append(out, p+id)
-	}
-	return out
+	return s.store.ResolveRecords(c.Request().Context(), dc, ids, twins, opt)
 }
 
 // ---- reads ----
@@ -266,15 +267,9 @@ func (s *Server) globalGet(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	rec, err := s.store.GetRecord(ctx, dc, s.candidates(p))
-	if errors.Is(err, indexd.ErrNotFound) {
-		did, aerr := s.store.ResolveAlias(ctx, p)
-		if aerr != nil {
-			return aerr
-		}
-		rec, err = s.store.GetRecord(ctx, dc, []string{did})
-	}
+	// A did, its prefix twin or an alias: resolved like every read, in one
+	// statement.
+	rec, err := s.store.GetRecord(c.Request().Context(), dc, s.candidates(p))
 	if err != nil {
 		return err
 	}
@@ -301,10 +296,22 @@ func (s *Server) bulkDocuments(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	recs, err := s.store.GetRecords(c.Request().Context(), dc, s.expandIDs(ids), repository.ListOptions{})
+	found, err := s.resolveIDs(c, dc, ids, repository.ListOptions{})
 	if err != nil {
 		return err
 	}
+	// Each record once, in did order (as a list).
+	byDID := map[string]indexd.Record{}
+	for _, r := range found {
+		if r != nil {
+			byDID[r.DID] = *r
+		}
+	}
+	recs := make([]indexd.Record, 0, len(byDID))
+	for _, r := range byDID {
+		recs = append(recs, r)
+	}
+	slices.SortFunc(recs, func(a, b indexd.Record) int { return strings.Compare(a.DID, b.DID) })
 	var w jsonWriter
 	writeRecords(&w, recs)
 	return writeJSON(c, http.StatusOK, &w)
@@ -327,8 +334,36 @@ func (s *Server) createRecord(c echo.Context) error {
 	return s.create(c, n, http.StatusOK)
 }
 
-// create authorizes and stores a new record, applying the prefix rules.
+// create authorizes and stores a new record, applying the prefix rules. A
+// caller-given baseid that names a version chain makes the record a new
+// version of it, with exactly the checks, lock and answers of POST
+// /index/{id} (newVersion; under hide_existence a chain the caller sees no
+// version of is the missing-record 404); any other caller-given baseid
+// starts a chain and must be unused (repository.Store.Create: 409).
 func (s *Server) create(c echo.Context, n indexd.NewRecord, status int) error {
+	if n.BaseID != "" {
+		ctx := c.Request().Context()
+		chain, err := s.store.Chain(ctx, n.BaseID)
+		if err != nil {
+			return err
+		}
+		if len(chain) > 0 {
+			if s.cfg.HideExistence {
+				dc, err := s.discoveryContext(c)
+				if err != nil {
+					return err
+				}
+				seen, err := s.store.ChainVisible(ctx, dc, n.BaseID)
+				if err != nil {
+					return err
+				}
+				if !seen {
+					return indexd.Errorf(indexd.ErrNotFound, msgNotFound)
+				}
+			}
+			return s.newVersion(c, n.BaseID, chain, n, status)
+		}
+	}
 	if err := s.authorizeWrite(c, policy.MethodCreate, n.Authz); err != nil {
 		return err
 	}
@@ -412,7 +447,6 @@ func (s *Server) createBlankVersion(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
 	cur, err := s.recordForWrite(c, id)
 	if err != nil {
 		return err
@@ -420,17 +454,44 @@ func (s *Server) createBlankVersion(c echo.Context) error {
 	if !authzGiven {
 		n.Authz, n.ACL = cur.Authz, cur.ACL
 	}
-	if err := s.authorizeWrite(c, policy.MethodCreate, n.Authz); err != nil {
+	return s.newVersion(c, cur.BaseID, nil, n, http.StatusCreated)
+}
+
+// newVersion adds n to baseid's chain (found by the caller: the chain of a
+// record from recordForWrite, or a caller-given baseid) with the checks of
+// a new version: create on n's authz and update on the authz of every
+// version of the chain — growing a chain changes what its readers get from
+// /latest, so it is a change to the chain (docs/authorization.md) — decided
+// in one policy call on the chain as read (chain; read here when nil). The
+// store adds the version under the chain's lock only if the chain is still
+// covered by that decision (409 otherwise).
+func (s *Server) newVersion(c echo.Context, baseid string, chain []repository.Version, n indexd.NewRecord, status int) error {
+	ctx := c.Request().Context()
+	if chain == nil {
+		var err error
+		if chain, err = s.store.Chain(ctx, baseid); err != nil {
+			return err
+		}
+		if len(chain) == 0 {
+			return indexd.Errorf(indexd.ErrNotFound, msgNotFound)
+		}
+	}
+	sets := make([][]string, 0, len(chain))
+	for _, v := range chain {
+		sets = append(sets, v.Authz)
+	}
+	if err := s.authorizeWrites(c, writeCheck{method: policy.MethodCreate, sets: [][]string{n.Authz}},
+		writeCheck{method: policy.MethodUpdate, sets: sets}); err != nil {
 		return err
 	}
 	if n.DID == "" {
 		n.DID = s.mintDID()
 	}
-	ref, err := s.store.NewVersion(ctx, cur.DID, n)
+	ref, err := s.store.NewVersion(ctx, baseid, chain, n)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, ref)
+	return c.JSON(status, ref)
 }
 
 type fillBlankBody struct {
@@ -476,12 +537,29 @@ func (body *fillBlankBody) toUpdate() (indexd.RecordUpdate, error) {
 	return indexd.RecordUpdate{Size: body.Size, Hashes: &body.Hashes, URLs: body.URLs, Authz: body.Authz, ACL: body.ACL}, nil
 }
 
-// update runs the PUT sequence: local checks (exists, rev), then the policy
-// check on old ∪ new authz, then the rev-guarded write.
+// update runs the PUT sequence (PUT /index/{id} and the blank fill): the
+// cheap local checks (exists, rev), then the policy check on old ∪ new
+// authz, and only then anything that depends on the record's state (is it
+// blank, do the new urls_metadata keys match its urls): a caller who may
+// not update the record learns nothing about it (issue 12, finding 6).
+// Then the rev-guarded write.
 func (s *Server) update(c echo.Context, id, rev string, u indexd.RecordUpdate) error {
 	ctx := c.Request().Context()
 	cur, err := s.recordForWrite(c, id)
 	if err != nil {
+		return err
+	}
+	if cur.Rev != rev {
+		return indexd.Errorf(indexd.ErrConflict, "revision mismatch")
+	}
+	newAuthz := cur.Authz
+	if u.Authz != nil {
+		if err := indexd.ValidateRecordAuthz(*u.Authz); err != nil {
+			return err
+		}
+		newAuthz = *u.Authz
+	}
+	if err := s.authorizeWrite(c, policy.MethodUpdate, cur.Authz, newAuthz); err != nil {
 		return err
 	}
 	// size and hashes are set once, by the blank fill; a record's content
@@ -489,17 +567,7 @@ func (s *Server) update(c echo.Context, id, rev string, u indexd.RecordUpdate) e
 	if (u.Size != nil || u.Hashes != nil) && (cur.Size != nil || !cur.Hashes.IsEmpty()) {
 		return indexd.Invalidf("record %s is not blank: size and hashes are already set", cur.DID)
 	}
-	if cur.Rev != rev {
-		return indexd.Errorf(indexd.ErrConflict, "revision mismatch")
-	}
 	if err := indexd.ValidateUpdate(&u, cur); err != nil {
-		return err
-	}
-	newAuthz := cur.Authz
-	if u.Authz != nil {
-		newAuthz = *u.Authz
-	}
-	if err := s.authorizeWrite(c, policy.MethodUpdate, cur.Authz, newAuthz); err != nil {
 		return err
 	}
 	ref, err := s.store.Update(ctx, cur.DID, rev, u)
@@ -632,17 +700,7 @@ func (s *Server) indexPost(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := s.authorizeWrite(c, policy.MethodCreate, n.Authz); err != nil {
-			return err
-		}
-		if n.DID == "" {
-			n.DID = s.mintDID()
-		}
-		ref, err := s.store.NewVersion(c.Request().Context(), cur.DID, n)
-		if err != nil {
-			return err
-		}
-		return c.JSON(http.StatusOK, ref)
+		return s.newVersion(c, cur.BaseID, nil, n, http.StatusOK)
 	}
 	return echo.NewHTTPError(http.StatusMethodNotAllowed, "method not allowed")
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/datacommons/indexd"
 	"github.com/datacommons/indexd/discovery"
 	"github.com/datacommons/indexd/explain"
+	"github.com/datacommons/indexd/identity"
+	"github.com/datacommons/indexd/policy"
 	"github.com/datacommons/indexd/repository"
 )
 
@@ -158,16 +160,67 @@ func (s *Server) discoveryAudit(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"changes": rows})
 }
 
+// Admin users (basic auth). Every change is audited with who made it
+// (GET /admin/users/audit) and each user records its creator (GET
+// /admin/users): a basic-auth admin is a credential of its own, which
+// outlives the policy grant of whoever created it, so an operator revoking
+// a policy admin lists and deletes the users it made (docs/authorization.md,
+// "Admin users").
+
 func (s *Server) listAdmins(c echo.Context) error {
-	names, err := s.store.ListAdmins(c.Request().Context())
+	users, err := s.store.ListAdmins(c.Request().Context())
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string][]string{"users": names})
+	return c.JSON(http.StatusOK, map[string][]repository.AdminUser{"users": users})
+}
+
+func (s *Server) adminAudit(c echo.Context) error {
+	limit := 100
+	if v := c.QueryParam("limit"); v != "" {
+		n, err := atoiRange(v, 1, 1000)
+		if err != nil {
+			return indexd.Invalidf("limit must be an integer between 1 and 1000")
+		}
+		limit = n
+	}
+	rows, err := s.store.AdminAudit(c.Request().Context(), limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"changes": rows})
+}
+
+// actor names the caller in audit rows: the user name; for a pass-through
+// token (which the policy service accepted before the handler ran) the
+// name it claims; else a short hash of the token (never the token).
+func actor(caller policy.Caller) string {
+	if caller.Username != "" {
+		return caller.Username
+	}
+	if name := identity.ClaimedName(caller.Token); name != "" {
+		return name
+	}
+	return "token:" + shortHash(caller.Token)
 }
 
 type adminBody struct {
 	Password string `json:"password"`
+}
+
+// Admin password bounds: bcrypt reads at most MaxPasswordLen bytes, so a
+// longer password would be cut without telling.
+const minAdminPassword = 12
+
+// validate checks a decoded admin-user body.
+func (body *adminBody) validate() error {
+	if len(body.Password) < minAdminPassword {
+		return indexd.Invalidf("password must be at least %d characters", minAdminPassword)
+	}
+	if len(body.Password) > identity.MaxPasswordLen {
+		return indexd.Invalidf("password must be at most %d bytes (bcrypt's limit)", identity.MaxPasswordLen)
+	}
+	return nil
 }
 
 func (s *Server) putAdmin(c echo.Context) error {
@@ -182,21 +235,21 @@ func (s *Server) putAdmin(c echo.Context) error {
 	if err := decodeJSON(c, &body); err != nil {
 		return err
 	}
-	if len(body.Password) < 12 {
-		return indexd.Invalidf("password must be at least 12 characters")
+	if err := body.validate(); err != nil {
+		return err
 	}
-	hash, err := hashPassword(body.Password)
+	hash, err := s.hashPassword(body.Password)
 	if err != nil {
 		return err
 	}
-	if err := s.store.PutAdmin(c.Request().Context(), name, hash); err != nil {
+	if _, err := s.store.PutAdmin(c.Request().Context(), actor(callerOf(c)), name, hash); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]string{"username": name})
 }
 
 func (s *Server) deleteAdmin(c echo.Context) error {
-	if err := s.store.DeleteAdmin(c.Request().Context(), c.Param("name")); err != nil {
+	if err := s.store.DeleteAdmin(c.Request().Context(), actor(callerOf(c)), c.Param("name")); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -14,7 +14,10 @@ type Need int
 
 const (
 	needUnset Need = iota
-	// NeedNothing: public (status, version, the OpenAPI document, service-info shape).
+	// NeedNothing: public (status, version, the OpenAPI document, minting
+	// ids). Such a route never evaluates credentials: an Authorization
+	// header is ignored, so it costs nothing (no bcrypt, no policy call)
+	// and cannot fail.
 	NeedNothing
 	// NeedDiscover: a read; the discovery context filters what is seen.
 	NeedDiscover
@@ -62,6 +65,9 @@ func (s *Server) register(routes []Route) error {
 			h = s.requireCaller(h)
 		case NeedAdmin:
 			h = s.requireAdmin(h)
+		}
+		if r.Need != NeedNothing {
+			h = s.authenticate(h)
 		}
 		s.echo.Add(r.Method, r.Path, h)
 		s.routes = append(s.routes, r)
@@ -117,6 +123,7 @@ func (s *Server) routeTable() []Route {
 		r(http.MethodGet, "/admin/explain", NeedAdmin, s.explainRecord),
 		r(http.MethodGet, "/admin/explain/audit", NeedAdmin, s.queryAudit),
 		r(http.MethodGet, "/admin/users", NeedAdmin, s.listAdmins),
+		r(http.MethodGet, "/admin/users/audit", NeedAdmin, s.adminAudit),
 		r(http.MethodPut, "/admin/users/:name", NeedAdmin, s.putAdmin),
 		r(http.MethodDelete, "/admin/users/:name", NeedAdmin, s.deleteAdmin),
 	}

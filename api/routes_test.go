@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -123,8 +124,10 @@ func TestRoutesNeedIsEnforced(t *testing.T) {
 		body       string
 	}{
 		{"/t/public", "", 204, ""},
-		{"/t/public", "Bearer bad", 401, `{"error":"unauthorized"}`},
-		{"/t/public", forged, 401, `{"error":"unauthorized"}`},
+		// A public route never evaluates credentials (issue 12, finding 4).
+		{"/t/public", "Bearer bad", 204, ""},
+		{"/t/public", forged, 204, ""},
+		{"/t/public", "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:wrong-password")), 204, ""},
 		{"/t/discover", forged, 401, `{"error":"unauthorized"}`},
 		{"/t/discover", "", 204, ""},
 		{"/t/write", "", 401, `{"error":"unauthorized"}`},
@@ -143,5 +146,47 @@ func TestRoutesNeedIsEnforced(t *testing.T) {
 		if rec.Code != c.want || strings.TrimSpace(rec.Body.String()) != c.body {
 			t.Errorf("POST %s by %q: %d %q, want %d %q", c.path, c.auth, rec.Code, rec.Body.String(), c.want, c.body)
 		}
+	}
+}
+
+// Routes that need nothing never evaluate credentials: whatever the
+// Authorization header holds (a wrong password, a forged or malformed
+// token), every NeedNothing route answers as for no header at all, without
+// a bcrypt comparison or a policy call. Routes added later (e.g. health
+// checks) inherit the rule by declaring NeedNothing.
+func TestRoutesPublicIgnoreCredentials(t *testing.T) {
+	stack := newTestStack(t)
+	s, _ := stack.server(Config{DRSMaxBulk: 1000}, discovery.DefaultSettings())
+	stack.basicAdmin("admin", "admin-password")
+	var compared int
+	for _, r := range s.Routes() {
+		if r.Need != NeedNothing {
+			continue
+		}
+		path := strings.ReplaceAll(strings.ReplaceAll(r.Path, "*", "x"), ":name", "x")
+		do := func(auth string) *httptest.ResponseRecorder {
+			req := httptest.NewRequest(r.Method, path, nil)
+			if auth != "" {
+				req.Header.Set("Authorization", auth)
+			}
+			rec := httptest.NewRecorder()
+			s.Handler().ServeHTTP(rec, req)
+			return rec
+		}
+		plain := do("")
+		before := stack.arb.MappingCalls()
+		for _, auth := range []string{"Basic " + base64.StdEncoding.EncodeToString([]byte("admin:wrong-password")), "Bearer not-a-jwt", "Garbage", stack.bearer("someone", nil)} {
+			got := do(auth)
+			if got.Code != plain.Code || got.Code == http.StatusUnauthorized {
+				t.Errorf("%s %s with %q: %d, without credentials %d", r.Method, path, auth, got.Code, plain.Code)
+			}
+		}
+		if stack.arb.MappingCalls() != before {
+			t.Errorf("%s %s asked the policy service about a credential", r.Method, path)
+		}
+		compared++
+	}
+	if compared < 4 {
+		t.Fatalf("only %d public routes", compared)
 	}
 }

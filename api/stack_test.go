@@ -94,7 +94,7 @@ func (s *testStack) basicAdmin(user, password string) string {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	if err := s.store.PutAdmin(context.Background(), user, string(hash)); err != nil {
+	if _, err := s.store.PutAdmin(context.Background(), "test", user, string(hash)); err != nil {
 		s.t.Fatalf("put admin: %v", err)
 	}
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))

@@ -15,7 +15,7 @@ type Store interface {
 	ListRecords(ctx context.Context, dc discovery.Context, f indexd.ListFilter, opt repository.ListOptions) (indexd.Page, error)
 	GetRecords(ctx context.Context, dc discovery.Context, dids []string, opt repository.ListOptions) ([]indexd.Record, error)
 	GetRecord(ctx context.Context, dc discovery.Context, candidates []string) (*indexd.Record, error)
-	ResolveAlias(ctx context.Context, alias string) (string, error)
+	ResolveRecords(ctx context.Context, dc discovery.Context, ids, twins []string, opt repository.ListOptions) ([]*indexd.Record, error)
 	Versions(ctx context.Context, dc discovery.Context, candidates []string) ([]indexd.Record, error)
 	Latest(ctx context.Context, dc discovery.Context, candidates []string, hasVersion bool) (*indexd.Record, error)
 	ListURLs(ctx context.Context, dc discovery.Context, f indexd.URLListFilter) ([]indexd.URLEntry, error)
@@ -26,7 +26,8 @@ type Store interface {
 
 	Create(ctx context.Context, n indexd.NewRecord) (indexd.Ref, error)
 	GetForWrite(ctx context.Context, candidates []string) (*indexd.Record, error)
-	NewVersion(ctx context.Context, did string, n indexd.NewRecord) (indexd.Ref, error)
+	ChainVisible(ctx context.Context, dc discovery.Context, baseid string) (bool, error)
+	NewVersion(ctx context.Context, baseid string, authorized []repository.Version, n indexd.NewRecord) (indexd.Ref, error)
 	Update(ctx context.Context, did, rev string, u indexd.RecordUpdate) (indexd.Ref, error)
 	Delete(ctx context.Context, did, rev string) error
 	Chain(ctx context.Context, baseid string) ([]repository.Version, error)
@@ -37,10 +38,10 @@ type Store interface {
 	Settings(ctx context.Context) (discovery.Settings, error)
 	UpdateSettings(ctx context.Context, by string, change func(discovery.Settings) (discovery.Settings, error)) (discovery.Settings, error)
 	SettingsAudit(ctx context.Context, limit int) ([]repository.SettingsChange, error)
-	PutAdmin(ctx context.Context, username, passwordHash string) error
-	DeleteAdmin(ctx context.Context, username string) error
-	ListAdmins(ctx context.Context) ([]string, error)
-
+	PutAdmin(ctx context.Context, by, username, passwordHash string) (created bool, err error)
+	DeleteAdmin(ctx context.Context, by, username string) error
+	ListAdmins(ctx context.Context) ([]repository.AdminUser, error)
+	AdminAudit(ctx context.Context, limit int) ([]repository.AdminChange, error)
 	// Explanations and previews (package explain).
 	ExplainRecord(ctx context.Context, candidates []string, dcs []discovery.Context, grants []string) (*repository.RecordFacts, error)
 	Preview(ctx context.Context, buckets []repository.Bucket, sample int) (repository.PreviewResult, error)

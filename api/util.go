@@ -12,4 +12,8 @@ func shortHash(s string) string {
 	return hex.EncodeToString(h[:6])
 }
 
-func hashPassword(pw string) (string, error) { return identity.HashPassword(pw) }
+// hashPassword hashes a new admin password at Config.PasswordCost
+// (identity.BcryptCost unless a test lowered it).
+func (s *Server) hashPassword(pw string) (string, error) {
+	return identity.HashPasswordCost(pw, s.cfg.PasswordCost)
+}

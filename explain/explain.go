@@ -70,7 +70,6 @@ const (
 
 // Store is what explanations need from the repository.
 type Store interface {
-	ResolveAlias(ctx context.Context, alias string) (string, error)
 	ExplainRecord(ctx context.Context, candidates []string, dcs []discovery.Context, grants []string) (*repository.RecordFacts, error)
 	Preview(ctx context.Context, buckets []repository.Bucket, sample int) (repository.PreviewResult, error)
 	AuditQuery(ctx context.Context, by, kind string, question any) error
@@ -81,8 +80,8 @@ type Store interface {
 type Explainer struct {
 	Store  Store
 	Policy policy.Service
-	// Candidates lists the dids an id may be stored under (the HTTP
-	// layer's prefix rule); nil: the id itself.
+	// Candidates lists the spellings of an id (the HTTP layer's prefix
+	// rule: the id, then its twin); nil: the id itself.
 	Candidates func(id string) []string
 }
 

@@ -2,7 +2,6 @@ package explain
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -129,18 +128,16 @@ func (e *Explainer) Explain(ctx context.Context, by string, q Question) (*Explan
 	if e.Candidates != nil {
 		cands = e.Candidates(q.ID)
 	}
-	alias := ""
+	// The id resolves as every read resolves it (a did, an alias, or the
+	// prefix twin of either); it named the record through an alias when it
+	// is not one of the record's did spellings.
 	f, err := e.Store.ExplainRecord(ctx, cands, dcs, grants)
-	if errors.Is(err, indexd.ErrNotFound) {
-		did, aerr := e.Store.ResolveAlias(ctx, q.ID)
-		if aerr != nil {
-			return nil, aerr
-		}
-		alias = q.ID
-		f, err = e.Store.ExplainRecord(ctx, []string{did}, dcs, grants)
-	}
 	if err != nil {
 		return nil, err
+	}
+	alias := ""
+	if !slices.Contains(cands, f.DID) {
+		alias = q.ID
 	}
 
 	x := &Explanation{

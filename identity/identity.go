@@ -24,6 +24,7 @@ package identity
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -31,6 +32,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -40,10 +42,10 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jws"
 	"github.com/lestrrat-go/jwx/v3/jwt"
-	gocache "github.com/patrickmn/go-cache"
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/datacommons/indexd/boundedcache"
 	"github.com/datacommons/indexd/policy"
 )
 
@@ -56,7 +58,44 @@ var (
 	// it depends on failed — the admin store or the JWKS endpoint (the HTTP
 	// layer answers 503).
 	ErrUnavailable = errors.New("identity: credential check unavailable")
+	// ErrBusy: a basic-auth credential was not checked because every bcrypt
+	// slot was taken, or because the client spent its failure budget (the
+	// HTTP layer answers 429 with Retry-After; see RetryAfter).
+	ErrBusy = errors.New("identity: too many credential checks, retry later")
 )
+
+// busyError is ErrBusy with the time after which a retry may succeed.
+type busyError struct {
+	reason string
+	after  time.Duration
+}
+
+func (e *busyError) Error() string        { return ErrBusy.Error() + ": " + e.reason }
+func (e *busyError) Is(target error) bool { return target == ErrBusy }
+
+// RetryAfter returns how long the caller should wait before retrying, for
+// an ErrBusy error (at least a second).
+func RetryAfter(err error) (time.Duration, bool) {
+	var b *busyError
+	if !errors.As(err, &b) {
+		return 0, false
+	}
+	return max(b.after, time.Second), true
+}
+
+type clientKey struct{}
+
+// WithClient tells Authenticate who is asking (the client's address), for
+// the per-client failure budget of basic authentication. Without it every
+// caller shares one budget.
+func WithClient(ctx context.Context, client string) context.Context {
+	return context.WithValue(ctx, clientKey{}, client)
+}
+
+func clientOf(ctx context.Context) string {
+	c, _ := ctx.Value(clientKey{}).(string)
+	return c
+}
 
 // Limits and parameters.
 const (
@@ -71,10 +110,22 @@ const (
 	MinSigningKeyLen = 32
 	// DefaultJWKSTimeout bounds each JWKS fetch when Config.JWKSTimeout is 0.
 	DefaultJWKSTimeout = 5 * time.Second
-	// maxBcryptPassword: bcrypt ignores bytes past 72, so longer passwords
+	// MaxPasswordLen: bcrypt ignores bytes past 72, so longer passwords
 	// are never accepted (HashPassword refuses to hash them).
-	maxBcryptPassword = 72
+	MaxPasswordLen = 72
+	// DefaultBcryptWait is how long a basic-auth check waits for a bcrypt
+	// slot before ErrBusy, when Config.BcryptWait is 0.
+	DefaultBcryptWait = 100 * time.Millisecond
+	// DefaultFailureBudget failed basic-auth attempts per client per
+	// DefaultFailureWindow; past it, ErrBusy until the window ends.
+	DefaultFailureBudget = 10
+	DefaultFailureWindow = time.Minute
 )
+
+// DefaultBcryptConcurrency is the number of bcrypt comparisons that may run
+// at once when Config.BcryptConcurrency is 0: half the processors, at
+// least one (a comparison at cost 12 keeps a core busy for about 250 ms).
+func DefaultBcryptConcurrency() int { return max(1, runtime.GOMAXPROCS(0)/2) }
 
 // dummyHash is a bcrypt hash (cost BcryptCost) of a random password nobody
 // knows. Unknown users are compared against it so that a miss costs the same
@@ -113,6 +164,25 @@ type Config struct {
 	JWKSMinRefresh time.Duration
 	// HTTPClient fetches the JWKS (a client with JWKSTimeout when nil).
 	HTTPClient *http.Client
+
+	// BcryptConcurrency bounds the basic-auth bcrypt comparisons running
+	// at once (DefaultBcryptConcurrency when 0); a check that finds no slot
+	// within BcryptWait (DefaultBcryptWait when 0) is ErrBusy.
+	BcryptConcurrency int
+	BcryptWait        time.Duration
+	// FailureBudget is how many failed basic-auth attempts a client (see
+	// WithClient) may make per FailureWindow before its attempts are
+	// ErrBusy, unchecked, until the window ends (DefaultFailureBudget and
+	// DefaultFailureWindow when 0). A success clears the client's count.
+	FailureBudget int
+	FailureWindow time.Duration
+
+	// PasswordCost is the bcrypt cost of the stored admin passwords
+	// (BcryptCost when 0): an unknown user is compared against a dummy hash
+	// of this cost, so a miss costs what a wrong password does. Only tests
+	// lower it (with the cost they hash passwords with); it is not
+	// configurable from the environment.
+	PasswordCost int
 }
 
 type mode int
@@ -134,9 +204,22 @@ type Authenticator struct {
 	// bcrypt recently, keyed by their SHA-256: a repeat request skips the
 	// deliberate slowness of bcrypt, while a deleted user or a changed
 	// password (a different stored hash) misses at once. It also remembers
-	// verified bearer tokens (key "jwt:" + SHA-256 of the token) until
-	// min(tokenTTL, exp).
-	verified *gocache.Cache
+	// bearer tokens this Authenticator verified itself (JWKS or key; key
+	// "jwt:" + SHA-256 of the token) until min(tokenTTL, exp), without the
+	// token. Pass-through tokens are never remembered here: only the policy
+	// service can accept them, and its acceptance is remembered by the
+	// mapping cache (policy.Cached), which keeps successes only. Bounded
+	// (VerifiedMaxEntries, VerifiedMaxBytes): its keys come from callers.
+	verified *boundedcache.Cache[policy.Caller]
+
+	// Basic auth: bcrypt slots, identical concurrent credentials checked
+	// once, and failures per client.
+	bcryptSlots chan struct{}
+	checks      singleflight.Group
+	failMu      sync.Mutex
+	failures    *boundedcache.Cache[failureCount]
+	compare     func(hash, password []byte) error // bcrypt; tests observe it
+	dummy       string                            // dummyHash, or one of Config.PasswordCost
 
 	jwks        *jwk.Cache
 	cancel      context.CancelFunc
@@ -151,12 +234,39 @@ type Authenticator struct {
 // service starts while the JWKS is unreachable (tokens are then
 // ErrUnavailable until it can be fetched).
 func New(cfg Config, admins AdminStore) (*Authenticator, error) {
-	a := &Authenticator{cfg: cfg, admins: admins, verified: gocache.New(verifiedTTL, time.Minute)}
+	a := &Authenticator{cfg: cfg, admins: admins, verified: boundedcache.New[policy.Caller](boundedcache.Options{
+		TTL: verifiedTTL, Cleanup: time.Minute, MaxEntries: VerifiedMaxEntries, MaxBytes: VerifiedMaxBytes,
+	})}
 	if cfg.JWKSTimeout <= 0 {
 		a.cfg.JWKSTimeout = DefaultJWKSTimeout
 	}
 	if cfg.JWKSMinRefresh <= 0 {
 		a.cfg.JWKSMinRefresh = 10 * time.Second
+	}
+	if cfg.BcryptConcurrency <= 0 {
+		a.cfg.BcryptConcurrency = DefaultBcryptConcurrency()
+	}
+	if cfg.BcryptWait <= 0 {
+		a.cfg.BcryptWait = DefaultBcryptWait
+	}
+	if cfg.FailureBudget <= 0 {
+		a.cfg.FailureBudget = DefaultFailureBudget
+	}
+	if cfg.FailureWindow <= 0 {
+		a.cfg.FailureWindow = DefaultFailureWindow
+	}
+	a.bcryptSlots = make(chan struct{}, a.cfg.BcryptConcurrency)
+	a.failures = boundedcache.New[failureCount](boundedcache.Options{TTL: a.cfg.FailureWindow, MaxEntries: 100_000, MaxBytes: 16 << 20})
+	a.compare = bcrypt.CompareHashAndPassword
+	a.dummy = dummyHash
+	if cfg.PasswordCost > 0 && cfg.PasswordCost != BcryptCost {
+		var pw [16]byte
+		_, _ = rand.Read(pw[:])
+		h, err := bcrypt.GenerateFromPassword(pw[:], cfg.PasswordCost)
+		if err != nil {
+			return nil, fmt.Errorf("identity: PasswordCost %d: %w", cfg.PasswordCost, err)
+		}
+		a.dummy = string(h)
 	}
 	switch {
 	case cfg.JWKSURL != "" && len(cfg.SigningKey) > 0:
@@ -224,7 +334,9 @@ func (a *Authenticator) Close() error {
 //     ExpiresAt}, verified as Config says.
 //   - "Basic <base64(user:password)>" → Caller{BasicAdmin: true, Username}
 //     when the AdminStore knows the user and the password matches its
-//     bcrypt hash.
+//     bcrypt hash. At most Config.BcryptConcurrency comparisons run at
+//     once, identical concurrent credentials share one, and a client past
+//     its failure budget is not checked: ErrBusy (see RetryAfter).
 //
 // Anything else present — malformed header, unknown scheme, bad base64,
 // wrong password, unknown user, bad/expired/not-yet-valid/wrongly-signed
@@ -269,7 +381,7 @@ func (a *Authenticator) basic(ctx context.Context, cred string) (policy.Caller, 
 	if !ok || username == "" || password == "" {
 		return policy.Caller{}, unauthenticated("basic credentials must be user:password")
 	}
-	if len(password) > maxBcryptPassword || len(username) > 256 {
+	if len(password) > MaxPasswordLen || len(username) > 256 {
 		return policy.Caller{}, unauthenticated("basic credentials too long")
 	}
 	if a.admins == nil {
@@ -280,22 +392,97 @@ func (a *Authenticator) basic(ctx context.Context, cred string) (policy.Caller, 
 		return policy.Caller{}, fmt.Errorf("identity: look up admin user: %w: %w", ErrUnavailable, err)
 	}
 	if !found {
-		hash = dummyHash
+		hash = a.dummy
 	}
 	key := verifiedKey(username, password, hash)
+	caller := policy.Caller{BasicAdmin: true, Username: username}
+	client := clientOf(ctx)
 	if _, ok := a.verified.Get(key); ok && found {
-		return policy.Caller{BasicAdmin: true, Username: username}, nil
+		a.failures.Delete(client)
+		return caller, nil
 	}
-	cmpErr := bcrypt.CompareHashAndPassword([]byte(hash), []byte(password))
-	if !found || cmpErr != nil {
+	if wait, over := a.overBudget(client); over {
+		return policy.Caller{}, &busyError{reason: "failure budget spent", after: wait}
+	}
+	// Identical concurrent credentials (an admin script's parallel
+	// requests) share one comparison.
+	v, err, _ := a.checks.Do(key, func() (any, error) {
+		if err := a.takeSlot(ctx); err != nil {
+			return false, err
+		}
+		defer func() { <-a.bcryptSlots }()
+		return a.compare([]byte(hash), []byte(password)) == nil, nil
+	})
+	if err != nil {
+		return policy.Caller{}, err
+	}
+	if ok := v.(bool); !found || !ok {
+		a.failed(client)
 		return policy.Caller{}, unauthenticated("unknown user or wrong password")
 	}
-	a.verified.SetDefault(key, struct{}{})
-	return policy.Caller{BasicAdmin: true, Username: username}, nil
+	a.failures.Delete(client)
+	a.verified.Set(key, caller, int64(len(username)))
+	return caller, nil
+}
+
+// takeSlot waits up to BcryptWait for a bcrypt slot.
+func (a *Authenticator) takeSlot(ctx context.Context) error {
+	select {
+	case a.bcryptSlots <- struct{}{}:
+		return nil
+	default:
+	}
+	t := time.NewTimer(a.cfg.BcryptWait)
+	defer t.Stop()
+	select {
+	case a.bcryptSlots <- struct{}{}:
+		return nil
+	case <-t.C:
+		return &busyError{reason: "every bcrypt slot is taken", after: time.Second}
+	case <-ctx.Done():
+		return fmt.Errorf("identity: waiting for a bcrypt slot: %w: %w", ErrUnavailable, ctx.Err())
+	}
+}
+
+// failureCount is a client's failed basic-auth attempts in its window.
+type failureCount struct {
+	n     int
+	until time.Time
+}
+
+// overBudget reports whether client has spent its failure budget, and how
+// long until its window ends.
+func (a *Authenticator) overBudget(client string) (time.Duration, bool) {
+	a.failMu.Lock()
+	defer a.failMu.Unlock()
+	f, ok := a.failures.Get(client)
+	if !ok || f.n < a.cfg.FailureBudget {
+		return 0, false
+	}
+	left := time.Until(f.until)
+	return left, left > 0
+}
+
+// failed counts a failed attempt of client.
+func (a *Authenticator) failed(client string) {
+	a.failMu.Lock()
+	defer a.failMu.Unlock()
+	f, ok := a.failures.Get(client)
+	if !ok || time.Now().After(f.until) {
+		f = failureCount{until: time.Now().Add(a.cfg.FailureWindow)}
+	}
+	f.n++
+	a.failures.SetTTL(client, f, 16, time.Until(f.until))
 }
 
 // verifiedTTL bounds how long a verified basic credential skips bcrypt.
 const verifiedTTL = 5 * time.Minute
+
+// Bounds of the verified-credentials cache.
+const (
+	VerifiedMaxEntries = 10_000
+	VerifiedMaxBytes   = 8 << 20
+)
 
 func verifiedKey(username, password, hash string) string {
 	h := sha256.New()
@@ -338,9 +525,15 @@ func (a *Authenticator) bearer(ctx context.Context, token string) (policy.Caller
 	if !jwtShaped(token) {
 		return policy.Caller{}, unauthenticated("bearer token is not a JWT")
 	}
+	if a.mode == modePassThrough {
+		// Not verifiable here: parsed every time (cheap), remembered only
+		// once the policy service accepted it (policy.Cached).
+		return a.verifyBearer(ctx, token)
+	}
 	key := "jwt:" + tokenKey(token)
 	if c, ok := a.verified.Get(key); ok {
-		return c.(policy.Caller), nil
+		c.Token = token // remembered without it
+		return c, nil
 	}
 	c, err := a.verifyBearer(ctx, token)
 	if err != nil {
@@ -348,7 +541,9 @@ func (a *Authenticator) bearer(ctx context.Context, token string) (policy.Caller
 	}
 	// A second short of exp, so the entry never outlives the token.
 	if ttl := min(tokenTTL, time.Until(c.ExpiresAt)-time.Second); !c.ExpiresAt.IsZero() && ttl > 0 {
-		a.verified.Set(key, c, ttl)
+		kept := c
+		kept.Token = ""
+		a.verified.SetTTL(key, kept, int64(len(kept.Username)), ttl)
 	}
 	return c, nil
 }
@@ -427,6 +622,18 @@ func (a *Authenticator) verifyBearer(ctx context.Context, token string) (policy.
 		c.Verified = true
 	}
 	return c, nil
+}
+
+// ClaimedName returns the user name a bearer token claims
+// (context.user.name, else sub) without verifying it. Only for a token the
+// policy service has accepted (pass-through mode: Arborist checked its
+// signature), e.g. to name the caller in an audit row; "" when it has none.
+func ClaimedName(token string) string {
+	tok, err := jwt.ParseInsecure([]byte(token))
+	if err != nil {
+		return ""
+	}
+	return usernameOf(tok)
 }
 
 // validateOnly narrows parse options that are all validate options.
@@ -534,14 +741,21 @@ func Mint(key []byte, username string, ttl time.Duration, issuer string) (string
 
 // HashPassword returns the bcrypt hash (cost BcryptCost) of pw. Empty
 // passwords and passwords over 72 bytes are refused.
-func HashPassword(pw string) (string, error) {
+func HashPassword(pw string) (string, error) { return HashPasswordCost(pw, BcryptCost) }
+
+// HashPasswordCost is HashPassword at a given bcrypt cost (BcryptCost when
+// 0; tests use less, see Config.PasswordCost).
+func HashPasswordCost(pw string, cost int) (string, error) {
+	if cost <= 0 {
+		cost = BcryptCost
+	}
 	if pw == "" {
 		return "", errors.New("identity: empty password")
 	}
-	if len(pw) > maxBcryptPassword {
-		return "", fmt.Errorf("identity: password longer than %d bytes", maxBcryptPassword)
+	if len(pw) > MaxPasswordLen {
+		return "", fmt.Errorf("identity: password longer than %d bytes", MaxPasswordLen)
 	}
-	h, err := bcrypt.GenerateFromPassword([]byte(pw), BcryptCost)
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), cost)
 	if err != nil {
 		return "", fmt.Errorf("identity: hash password: %w", err)
 	}

@@ -29,16 +29,19 @@ func TestBearerCache(t *testing.T) {
 	if err != nil || again != c {
 		t.Fatalf("cached: %+v %v, want %+v", again, err, c)
 	}
-	items := a.verified.Items()
-	if len(items) != 1 {
-		t.Fatalf("%d cache entries, want 1", len(items))
+	keys := a.verified.Keys()
+	if len(keys) != 1 {
+		t.Fatalf("%d cache entries, want 1", len(keys))
 	}
-	for k, it := range items {
+	for _, k := range keys {
 		if strings.Contains(k, short) || k != "jwt:"+tokenKey(short) {
 			t.Fatalf("cache key %q", k)
 		}
-		if exp := time.Unix(0, it.Expiration); exp.After(c.ExpiresAt) || exp.Before(time.Now()) {
+		if exp, _ := a.verified.Expiry(k); exp.After(c.ExpiresAt) || exp.Before(time.Now()) {
 			t.Fatalf("entry expires %v, token exp %v", exp, c.ExpiresAt)
+		}
+		if kept, _ := a.verified.Get(k); kept.Token != "" {
+			t.Fatal("the cache holds the token")
 		}
 	}
 
@@ -49,8 +52,8 @@ func TestBearerCache(t *testing.T) {
 	if _, err := a.Authenticate(ctx, "Bearer "+long); err != nil {
 		t.Fatal(err)
 	}
-	if it, ok := a.verified.Items()["jwt:"+tokenKey(long)]; !ok || time.Until(time.Unix(0, it.Expiration)) > tokenTTL {
-		t.Fatalf("long-lived token remembered past tokenTTL: %+v %v", it, ok)
+	if exp, ok := a.verified.Expiry("jwt:" + tokenKey(long)); !ok || time.Until(exp) > tokenTTL {
+		t.Fatalf("long-lived token remembered past tokenTTL: %v %v", exp, ok)
 	}
 
 	forged := long[:strings.LastIndexByte(long, '.')+1] + "AAAA" + long[strings.LastIndexByte(long, '.')+5:]

@@ -292,7 +292,7 @@ func TestAuthzFaultsFailClosed(t *testing.T) {
 	t.Run("discoverable-reads-need-no-policy", func(t *testing.T) {
 		azApply(t, discovery.Settings{AreRecordsDiscoverable: true, GlobalDiscoveryAuthz: []string{}}, e)
 		e.App.Policy.Flush()
-		azMust(t, e, "GET", "/_status", reader, nil) // the reader's token is verified (one cached mapping call) before the outage
+		azMust(t, e, "GET", "/_stats", reader, nil) // the reader's token is verified (one cached mapping call) before the outage
 		e.Policy.SetFault(policytest.FaultDown)
 		defer e.Policy.SetFault(policytest.FaultNone)
 		calls := e.Policy.MappingCalls()

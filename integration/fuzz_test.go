@@ -30,6 +30,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/datacommons/indexd/internal/app"
 	"github.com/datacommons/indexd/internal/testdb"
 	"github.com/datacommons/indexd/policy/policytest"
@@ -40,7 +42,7 @@ import (
 var fzRoutes = []string{
 	"", "/index", "/index/", "/index/blank", "/index/blank/", "/bulk/documents", "/urls", "/_query/urls/q",
 	"/_query/urls/metadata/q", "/ga4gh/drs/v1/objects", "/ga4gh/drs/v1/objects/", "/ga4gh/drs/v1/objects/access",
-	"/ga4gh/drs/v1/service-info", "/admin/discovery", "/admin/discovery/audit", "/admin/users", "/admin/users/",
+	"/ga4gh/drs/v1/service-info", "/admin/discovery", "/admin/discovery/audit", "/admin/users", "/admin/users/", "/admin/users/audit",
 	"/guid/mint", "/_status", "/_version", "/_stats", "/openapi.yaml", "/index/fz-a", "/index/fz-a/", "/ga4gh/drs/v1/objects/fz-a",
 }
 
@@ -101,6 +103,7 @@ func newFzEnv(tb testing.TB) *fzEnv {
 	cfg.PolicyTimeout = 5 * time.Second
 	cfg.SettingsPoll = time.Hour
 	cfg.RequestTimeout = 20 * time.Second
+	cfg.PasswordCost = bcrypt.MinCost // as the harness (harness_test.go start)
 	cfg.InitialSettings.AreRecordsDiscoverable = false
 	cfg.InitialSettings.GlobalDiscoveryAuthz = []string{"/global"}
 	errLog := &fzErrLog{}

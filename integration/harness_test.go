@@ -74,6 +74,10 @@ func start(t testing.TB, dbURL string, pol *policytest.Server, opts ...Option) *
 	cfg.PolicyTimeout = 2 * time.Second
 	cfg.SettingsPoll = 2 * time.Second
 	cfg.RequestTimeout = 10 * time.Second
+	// Admin passwords (and the dummy hash wrong ones are checked against)
+	// at bcrypt's lowest cost: cost 12 under -race on busy cores takes
+	// seconds per hash (AddAdmin does the same).
+	cfg.PasswordCost = bcrypt.MinCost
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -204,7 +208,7 @@ func (e *Env) AddAdmin(user, pw string) string {
 		e.T.Fatal(err)
 	}
 	h := string(hb)
-	if err := e.App.Store.PutAdmin(context.Background(), user, h); err != nil {
+	if _, err := e.App.Store.PutAdmin(context.Background(), "test", user, h); err != nil {
 		e.T.Fatal(err)
 	}
 	return Basic(user, pw)

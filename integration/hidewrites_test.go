@@ -62,7 +62,7 @@ func TestHideExistenceCreateConflict(t *testing.T) {
 		e.Policy.SetUser(tk, name, grants)
 		return Bearer(tk)
 	}
-	creator := user("hc-creator", map[string][]string{"/programs/mine": {"read", "create"}})
+	creator := user("hc-creator", map[string][]string{"/programs/mine": {"read", "create", "update"}})
 	reader := user("hc-reader", map[string][]string{"/programs/mine": {"read"}})
 	e.Do(http.MethodGet, "/index/hc/hidden", creator, nil).MustStatus(t, http.StatusNotFound)
 

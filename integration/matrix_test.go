@@ -107,7 +107,7 @@ func azAddAdmin(t testing.TB, e *Env, user, pw string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.App.Store.PutAdmin(context.Background(), user, string(h)); err != nil {
+	if _, err := e.App.Store.PutAdmin(context.Background(), "test", user, string(h)); err != nil {
 		t.Fatal(err)
 	}
 	return Basic(user, pw)

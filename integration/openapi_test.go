@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -180,7 +181,8 @@ func TestOpenAPIResponses(t *testing.T) {
 
 	// service
 	c.Do("GET", "/_status", "/_status", "", nil).MustStatus(t, 200)
-	c.Do("GET", "/_status", "/_status", "Bearer not-a-jwt", nil).MustStatus(t, 401)
+	c.Do("GET", "/_status", "/_status", "Bearer not-a-jwt", nil).MustStatus(t, 200) // public routes never evaluate credentials
+	c.Do("GET", "/_stats", "/_stats", "Bearer not-a-jwt", nil).MustStatus(t, 401)
 	c.Do("GET", "/_version", "/_version", "", nil).MustStatus(t, 200)
 	c.Do("GET", "/_stats", "/_stats", "", nil).MustStatus(t, 200)
 	c.Do("GET", "/openapi.yaml", "/openapi.yaml", "", nil).MustStatus(t, 200)
@@ -272,7 +274,10 @@ func TestOpenAPIResponses(t *testing.T) {
 	c.Do("GET", "/admin/users", "/admin/users", w, nil).MustStatus(t, 200)
 	c.Do("PUT", "/admin/users/{name}", "/admin/users/second", w, map[string]string{"password": "another-long-password"}).MustStatus(t, 200)
 	c.Do("PUT", "/admin/users/{name}", "/admin/users/third", w, map[string]string{"password": "short"}).MustStatus(t, 400)
+	c.Do("PUT", "/admin/users/{name}", "/admin/users/third", w, map[string]string{"password": strings.Repeat("p", 73)}).MustStatus(t, 400)
 	c.Do("DELETE", "/admin/users/{name}", "/admin/users/second", w, nil).MustStatus(t, 204)
+	c.Do("GET", "/admin/users/audit", "/admin/users/audit?limit=5", w, nil).MustStatus(t, 200)
+	c.Do("GET", "/admin/users/audit", "/admin/users/audit?limit=0", w, nil).MustStatus(t, 400)
 	c.Do("GET", "/admin/explain", "/admin/explain?anonymous=true&id=dg.OA/one", w, nil).MustStatus(t, 200)
 	c.Do("GET", "/admin/explain", "/admin/explain?user=oa-reader&id=dg.OA/one&are_records_discoverable=false&global_discovery_authz=/programs", w, nil).MustStatus(t, 200)
 	c.Do("GET", "/admin/explain", "/admin/explain?id=dg.OA/one", w, nil).MustStatus(t, 400)

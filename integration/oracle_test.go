@@ -14,8 +14,12 @@ package integration
 // bulk; and single reads of sampled records on the plain and on the
 // hide_existence instance: /index/{id}, /{id}, /{alias}, versions (by did
 // and by baseid), latest (plain and has_version=true), aliases, and DRS
-// GET, POST and OPTIONS objects/{id}. The rounds cover filtering with no
+// GET, POST and OPTIONS objects/{id}; and the same reads by the id's other
+// spellings (its prefix twin under DEFAULT_PREFIX, its alias, the alias's
+// twin), in bulk and DRS bulk too. The rounds cover filtering with no
 // global path, filtering with global paths, and every record discoverable.
+// Before the rounds every caller class attacks ids, aliases and chains
+// (oracle_takeover_test.go).
 
 import (
 	"encoding/json"
@@ -192,8 +196,10 @@ func TestAuthzLeakOracle(t *testing.T) {
 		minTriples = 100_000
 	}
 
-	e := Start(t, WithFiltering(), withSettingsPoll(time.Hour))
-	hidden := e.StartAnother(t, withSettingsPoll(time.Hour), withHideExistence())
+	// DEFAULT_PREFIX: every id has a prefix twin (a quarter of the dids
+	// carry the prefix, the rest are bare).
+	e := Start(t, WithFiltering(), withSettingsPoll(time.Hour), withPrefix(orPrefix, false))
+	hidden := e.StartAnother(t, withSettingsPoll(time.Hour), withHideExistence(), withPrefix(orPrefix, false))
 	e.Client, hidden.Client = azClient(), azClient()
 	w := e.Writer()
 
@@ -215,10 +221,13 @@ func TestAuthzLeakOracle(t *testing.T) {
 	byDID := map[string]*orRecord{}
 	for i := range size.records {
 		r := &orRecord{did: fmt.Sprintf("or-%04d-%x", i, rng.Int63()), size: int64(rng.Intn(1 << 20)), acl: acls[rng.Intn(len(acls))], md5: fmt.Sprintf("%032x", i+1)}
+		if i%4 == 3 {
+			r.did = orPrefix + r.did
+		}
 		if rng.Intn(3) == 0 {
 			r.version = fmt.Sprintf("v%d", i) // latest?has_version=true picks among these
 		}
-		r.url = "s3://or-bucket/" + r.did
+		r.url = "s3://or-bucket/" + strings.ReplaceAll(r.did, "/", "_")
 		switch k := rng.Intn(20); {
 		case k < 2:
 			r.authz = []string{}
@@ -260,20 +269,6 @@ func TestAuthzLeakOracle(t *testing.T) {
 		recs = append(recs, r)
 		byDID[r.did] = r
 	}
-	chains := map[string][]string{}
-	for _, r := range recs {
-		chains[r.baseid] = append(chains[r.baseid], r.did)
-	}
-	for _, r := range recs {
-		r.chain = chains[r.baseid]
-	}
-	universe := make([]string, 0, len(recs))
-	urlToDID := map[string]string{}
-	for _, r := range recs {
-		universe = append(universe, r.did)
-		urlToDID[r.url] = r.did
-	}
-
 	// Group grants every caller gets (anonymous) or every token holder gets
 	// (logged-in); then random token holders, an anonymous caller and a
 	// basic-auth admin.
@@ -320,7 +315,37 @@ func TestAuthzLeakOracle(t *testing.T) {
 	hidden.App.Policy.Flush()
 	azRequireDRS(t, e)
 	const drs = true // DRS rows always run (azRequireDRS)
-	view := func(st discovery.Settings, c *orCaller) orView {
+	var view func(st discovery.Settings, c *orCaller) orView
+
+	// The attack phase (oracle_takeover_test.go), under the first round's
+	// settings (filtering, no global path): every caller class tries to
+	// take over ids, aliases and chains; allowed grafts join the world.
+	first := discovery.Settings{AreRecordsDiscoverable: false, GlobalDiscoveryAuthz: []string{}}
+	azApply(t, first, e, hidden)
+	ot := &orTakeover{chk: &azChecker{t: t}, e: e, hidden: hidden, rng: rng, groups: []map[string][]policytest.Action{anonGrants, loggedInGrants},
+		view: func(c *orCaller) orView { return view(first, c) }, registered: registered, recs: recs, byDID: byDID, attemptsBy: map[string]int{}}
+	defer func() {
+		t.Logf("figures: leak oracle takeover phase: %d attacks (%v), %d grafts the rules allow", ot.chk.cases.Load(), ot.attemptsBy, ot.successGrafts)
+	}()
+
+	chains := map[string][]string{}
+	var universe []string
+	urlToDID := map[string]string{}
+	world := func() {
+		chains = map[string][]string{}
+		for _, r := range recs {
+			chains[r.baseid] = append(chains[r.baseid], r.did)
+		}
+		for _, r := range recs {
+			r.chain = chains[r.baseid]
+		}
+		universe = make([]string, 0, len(recs))
+		for _, r := range recs {
+			universe = append(universe, r.did)
+			urlToDID[r.url] = r.did
+		}
+	}
+	view = func(st discovery.Settings, c *orCaller) orView {
 		var reads []string
 		switch c.kind {
 		case "anonymous":
@@ -337,6 +362,16 @@ func TestAuthzLeakOracle(t *testing.T) {
 			}
 		}
 		return v
+	}
+	victims := 3
+	if soak {
+		victims = 8
+	}
+	ot.run(callers, victims)
+	recs = ot.recs
+	world()
+	if t.Failed() {
+		t.Fatalf("stopping after the takeover phase")
 	}
 
 	chk := &azChecker{t: t}
@@ -484,10 +519,26 @@ func orCheckCaller(chk *azChecker, e, hidden *Env, label, auth string, v, anon o
 	list("GET", "/_query/urls/q?limit=1024&include="+url.QueryEscape("s3://or-bucket/"), nil, false, azParseRecordArray, all)
 	list("GET", "/_query/urls/metadata/q?limit=1024&key=k&value=v&url="+url.QueryEscape("s3://or-bucket/"), nil, false, azParseRecordArray, all)
 	list("POST", "/bulk/documents", universe, false, azParseRecordArray, all)
+	// Every id by another spelling: its prefix twin, or its alias (each
+	// names the record, visible or not, exactly as its did does).
+	var others []string
+	for _, d := range universe {
+		if a := byDID[d].alias; a != "" && len(others)%2 == 0 {
+			others = append(others, a)
+		} else {
+			others = append(others, orTwin(d))
+		}
+	}
+	list("POST", "/bulk/documents", others, false, azParseRecordArray, all)
 	orPaged(chk, e, "/index?limit="+strconv.Itoa(page), "records", label, auth, universe, vis)
 	if drs {
 		orPaged(chk, e, "/ga4gh/drs/v1/objects?limit="+strconv.Itoa(page), "drs_objects", label, auth, universe, vis)
 		list("POST", "/ga4gh/drs/v1/objects", map[string]any{"bulk_object_ids": ids}, true, azParseDRSBulk, func(r *orRecord) bool { return idSet[r.did] })
+		twinIDs := make([]string, 0, len(ids))
+		for _, id := range ids {
+			twinIDs = append(twinIDs, orTwin(id))
+		}
+		list("POST", "/ga4gh/drs/v1/objects", map[string]any{"bulk_object_ids": twinIDs}, true, azParseDRSBulk, func(r *orRecord) bool { return idSet[r.did] })
 		for _, f := range filters {
 			list("GET", "/ga4gh/drs/v1/objects?limit=1024&"+f, nil, true, azDRSListIDs, filterOf(f))
 		}
@@ -593,15 +644,33 @@ func orCheckCaller(chk *azChecker, e, hidden *Env, label, auth string, v, anon o
 			{"GET", "/index/" + rec.baseid + "/latest", false, "", len(visChain) > 0, nil},
 			{"GET", "/index/" + rec.baseid + "/latest?has_version=true", false, "", len(visChain) > 0, hasVersion},
 		}
+		// The same record by every other spelling: its prefix twin, its
+		// alias and the alias's twin, on every single-read route.
+		twin := orTwin(rec.did)
+		reads = append(reads,
+			read{"GET", "/index/" + twin, false, rec.did, vis(rec.did), nil},
+			read{"GET", "/" + twin, false, rec.did, vis(rec.did), nil},
+			read{"GET", "/index/" + twin + "/versions", false, "", vis(rec.did), nil},
+			read{"GET", "/index/" + twin + "/latest", false, "", vis(rec.did), nil},
+		)
 		if rec.alias != "" {
-			reads = append(reads, read{"GET", "/" + rec.alias, false, rec.did, vis(rec.did), nil})
+			reads = append(reads,
+				read{"GET", "/" + rec.alias, false, rec.did, vis(rec.did), nil},
+				read{"GET", "/index/" + rec.alias, false, rec.did, vis(rec.did), nil},
+				read{"GET", "/" + orTwin(rec.alias), false, rec.did, vis(rec.did), nil},
+				read{"GET", "/index/" + rec.alias + "/latest", false, "", vis(rec.did), nil},
+			)
 		}
 		if drs {
 			reads = append(reads,
 				read{"GET", "/ga4gh/drs/v1/objects/" + rec.did, true, rec.did, vis(rec.did), nil},
 				read{"POST", "/ga4gh/drs/v1/objects/" + rec.did, true, rec.did, vis(rec.did), nil},
 				read{"OPTIONS", "/ga4gh/drs/v1/objects/" + rec.did, true, rec.did, vis(rec.did), options},
+				read{"GET", "/ga4gh/drs/v1/objects/" + twin, true, rec.did, vis(rec.did), nil},
 			)
+			if rec.alias != "" {
+				reads = append(reads, read{"GET", "/ga4gh/drs/v1/objects/" + rec.alias, true, rec.did, vis(rec.did), nil})
+			}
 		}
 		for _, rd := range reads {
 			r, ok := chk.do(inst, rd.method, rd.path, auth, nil)

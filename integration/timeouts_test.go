@@ -65,7 +65,20 @@ func toStart(t *testing.T, requestTimeout, queryTimeout, policyTimeout time.Dura
 	readerTok := Tok("to-reader")
 	e.Policy.SetUser(readerTok, "to-reader", map[string][]string{"/programs/p1": {"read"}})
 	reader = Bearer(readerTok)
-	r := azMust(t, e, "POST", "/index", writer, Rec("to-a", "/programs/p1"))
+	// The fixture write runs under the test's short bounds: on a loaded
+	// machine the store call may outlast a 300 ms query timeout (503) —
+	// possibly at COMMIT, after the record was written — so it is retried,
+	// and a retry that finds the record takes its rev.
+	var r azResp
+	for try := 0; try < 5; try++ {
+		if r = azMust(t, e, "POST", "/index", writer, Rec("to-a", "/programs/p1")); r.Status != http.StatusServiceUnavailable {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if r.Status == http.StatusConflict {
+		return e, writer, reader, toRev(t, e, writer, "to-a")
+	}
 	var ref struct{ Rev string }
 	if r.Status != http.StatusOK || json.Unmarshal(r.Body, &ref) != nil {
 		t.Fatalf("create to-a: %d %s", r.Status, r.Body)

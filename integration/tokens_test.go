@@ -93,7 +93,7 @@ func TestTokensNeverAnonymous(t *testing.T) {
 			e.App.Settings.Set(st)
 			for _, req := range []struct{ method, path string }{
 				{http.MethodGet, "/index"}, {http.MethodGet, "/index/some-id"}, {http.MethodPost, "/index"},
-				{http.MethodGet, "/ga4gh/drs/v1/objects/some-id"}, {http.MethodGet, "/_status"},
+				{http.MethodGet, "/ga4gh/drs/v1/objects/some-id"}, {http.MethodGet, "/_stats"},
 			} {
 				var body any
 				if req.method == http.MethodPost {
@@ -124,7 +124,7 @@ func TestTokensPassThroughVerifiedByPolicy(t *testing.T) {
 	routes := []struct{ method, path string }{
 		{http.MethodGet, "/index"}, {http.MethodGet, "/index/pt-rec"}, {http.MethodGet, "/pt-rec"},
 		{http.MethodGet, "/index/pt-rec/versions"}, {http.MethodGet, "/ga4gh/drs/v1/objects/pt-rec"},
-		{http.MethodPost, "/bulk/documents"}, {http.MethodGet, "/_status"}, {http.MethodGet, "/_stats"},
+		{http.MethodPost, "/bulk/documents"}, {http.MethodGet, "/_stats"},
 	}
 	body := func(method string) any {
 		if method == http.MethodPost {

@@ -17,7 +17,9 @@ import (
 )
 
 func TestAuthzWrites(t *testing.T) {
-	e := Start(t)
+	// DEFAULT_PREFIX: every id has a prefix twin, an attack input below.
+	const prefix = "dg.WA/"
+	e := Start(t, withPrefix(prefix, false))
 	fixture := e.Writer()
 	basicAdmin := azAddAdmin(t, e, "wa-admin", "wa-admin-password-1")
 
@@ -138,23 +140,34 @@ func TestAuthzWrites(t *testing.T) {
 		expect("blank by anonymous", "POST", "/index/blank", anonymous, map[string]any{"uploader": "wa", "authz": []string{pA}}, 401)
 	})
 
-	t.Run("new version needs create on its authz", func(t *testing.T) {
+	t.Run("new version needs create on its authz and update on the chain", func(t *testing.T) {
 		did, rev := fresh(pB)
+		createAUpdB := user("create-a-update-b", map[string][]string{pA: {"create"}, pB: {"update"}})
 		v := func() string { return fmt.Sprintf("wa-ver-%03d", seq.Add(1)) }
 		n := v()
 		expect("version into a path without create", "POST", "/index/"+did, creatorA, Rec(n, pB), 403)
 		absent("version denied", n)
 		n = v()
-		expect("version by an updater", "POST", "/index/"+did, updAB, Rec(n, pA), 403)
+		expect("version by an updater of the chain without create", "POST", "/index/"+did, updAB, Rec(n, pA), 403)
 		absent("version by updater", n)
+		n = v()
+		expect("version with create on its authz but no update on the chain", "POST", "/index/"+did, creatorA, Rec(n, pA), 403)
+		absent("version without update on the chain", n)
 		expect("version by anonymous", "POST", "/index/"+did, anonymous, Rec(v(), pA), 401)
-		expect("version with create on the new authz", "POST", "/index/"+did, creatorA, Rec(v(), pA), 200)
-		// Blank versions: the new authz, or the old one when none is given.
-		expect("blank version into a path without create", "POST", "/index/blank/"+did, creatorA, map[string]any{"uploader": "wa", "authz": []string{pB}}, 403)
-		expect("blank version inheriting a path without create", "POST", "/index/blank/"+did, creatorA, map[string]any{"uploader": "wa"}, 403)
-		expect("blank version by anonymous", "POST", "/index/blank/"+did, anonymous, map[string]any{"uploader": "wa", "authz": []string{pA}}, 401)
-		expect("blank version with create on the new authz", "POST", "/index/blank/"+did, creatorA, map[string]any{"uploader": "wa", "authz": []string{pA}}, 201)
+		expect("version with create on its authz and update on the chain", "POST", "/index/"+did, createAUpdB, Rec(v(), pA), 200)
 		unchanged("new version", did, rev)
+		// The chain now holds a pA version too: growing it needs update on
+		// pA as well.
+		expect("version once the chain grew beyond the caller's update", "POST", "/index/"+did, createAUpdB, Rec(v(), pA), 403)
+
+		// Blank versions: the new authz, or the old one when none is given.
+		did, rev = fresh(pB)
+		expect("blank version into a path without create", "POST", "/index/blank/"+did, createAUpdB, map[string]any{"uploader": "wa", "authz": []string{pB}}, 403)
+		expect("blank version inheriting a path without create", "POST", "/index/blank/"+did, createAUpdB, map[string]any{"uploader": "wa"}, 403)
+		expect("blank version without update on the chain", "POST", "/index/blank/"+did, creatorA, map[string]any{"uploader": "wa", "authz": []string{pA}}, 403)
+		expect("blank version by anonymous", "POST", "/index/blank/"+did, anonymous, map[string]any{"uploader": "wa", "authz": []string{pA}}, 401)
+		expect("blank version with create on the new authz and update on the chain", "POST", "/index/blank/"+did, createAUpdB, map[string]any{"uploader": "wa", "authz": []string{pA}}, 201)
+		unchanged("blank version", did, rev)
 	})
 
 	t.Run("update needs update on old and new authz", func(t *testing.T) {
@@ -279,5 +292,90 @@ func TestAuthzWrites(t *testing.T) {
 		expect("fill moving authz without update on the new path", "PUT", "/index/blank/"+ref.DID+"?rev="+ref.Rev, updA,
 			map[string]any{"size": 10, "hashes": map[string]string{"md5": "0123456789abcdef0123456789abcdef"}, "authz": []string{pB}}, 403)
 		expect("fill with update", "PUT", "/index/blank/"+ref.DID+"?rev="+ref.Rev, updA, fill, 200)
+	})
+
+	// Issue 12: another record's id, under any spelling, and its version
+	// chain are not takeable by any caller class. Inputs: the victim's
+	// prefix twin, literal did, alias and the alias's twin (as a new did,
+	// or as an alias claimed on another record), its did as a new chain's
+	// baseid, and its chain's baseid (a graft: a new version, allowed only
+	// with create on the new authz and update on the chain).
+	t.Run("ids, aliases and chains of other records", func(t *testing.T) {
+		type class struct {
+			name                     string
+			auth                     string
+			createA, updateA, updAll bool // create on pA; update on pA; update on pB (the victims' path)
+		}
+		classes := []class{
+			{"anonymous", anonymous, false, false, false},
+			{"token the policy service rejects", invalid, false, false, false},
+			{"creator on the path", creatorA, true, false, false},
+			{"creator on the program", creatorP1, true, false, false},
+			{"updater of the path", updA, false, true, false},
+			{"updater of the victims' path", updB, false, false, true},
+			{"updater of both", updAB, false, true, true},
+			{"deleter", delA, false, false, false},
+			{"reader", reader, false, false, false},
+			{"another service's grants", otherSvc, false, false, false},
+			{"policy admin", policyAdmin, false, false, false},
+			{"every method but admin", allButAdmin, true, true, true},
+			{"basic-auth admin", basicAdmin, true, true, true},
+		}
+		for i, c := range classes {
+			unauth := c.auth == anonymous || c.auth == invalid
+			status := func(allowed bool, ok int) int {
+				switch {
+				case unauth:
+					return http.StatusUnauthorized
+				case !allowed:
+					return http.StatusForbidden
+				}
+				return ok
+			}
+			// A victim of its own per class (an allowed graft changes its chain).
+			victim, vrev := fresh(pB)
+			alias := fmt.Sprintf("wa-victim-alias-%02d", i)
+			r := azMust(t, e, "POST", "/index/"+victim+"/aliases", fixture, map[string]any{"aliases": []map[string]string{{"value": alias}}})
+			if r.Status != 200 {
+				t.Fatalf("victim alias: %d %s", r.Status, r.Body)
+			}
+			vrev, _ = revOf(victim)
+			var v struct{ BaseID string }
+			_ = json.Unmarshal(azMust(t, e, "GET", "/index/"+victim, basicAdmin, nil).Body, &v)
+			target, _ := fresh(pA)
+			spellings := []string{prefix + victim, victim, alias, prefix + alias}
+			for _, sp := range spellings {
+				expect(c.name+": record under "+sp, "POST", "/index", c.auth, Rec(sp, pA), status(c.createA, 409))
+				expect(c.name+": alias "+sp+" on another record", "POST", "/index/"+target+"/aliases", c.auth,
+					map[string]any{"aliases": []map[string]string{{"value": sp}}}, status(c.updateA, 409))
+			}
+			chainFromDID := Rec(fmt.Sprintf("wa-chain-%03d", seq.Add(1)), pA)
+			chainFromDID["baseid"] = victim
+			expect(c.name+": a chain whose baseid is the victim's did", "POST", "/index", c.auth, chainFromDID, status(c.createA, 409))
+			absent(c.name+": chain from a did", chainFromDID["did"].(string))
+			graft := Rec(fmt.Sprintf("wa-graft-%03d", seq.Add(1)), pA)
+			graft["baseid"] = v.BaseID
+			expect(c.name+": graft onto the victim's chain", "POST", "/index", c.auth, graft, status(c.createA && c.updAll, 200))
+
+			// Every spelling still names the victim, unchanged; its chain
+			// grew only by an allowed graft.
+			unchanged(c.name, victim, vrev)
+			for _, sp := range spellings {
+				var got struct{ DID string }
+				rr := azMust(t, e, "GET", "/"+sp, basicAdmin, nil)
+				if json.Unmarshal(rr.Body, &got) != nil || got.DID != victim {
+					t.Errorf("%s: GET /%s: %d %s, want %s", c.name, sp, rr.Status, azTrunc(rr.Body), victim)
+				}
+			}
+			var latest struct{ DID string }
+			_ = json.Unmarshal(azMust(t, e, "GET", "/index/"+v.BaseID+"/latest", basicAdmin, nil).Body, &latest)
+			want := victim
+			if c.createA && c.updAll {
+				want = graft["did"].(string)
+			}
+			if latest.DID != want {
+				t.Errorf("%s: the victim's latest is %s, want %s", c.name, latest.DID, want)
+			}
+		}
 	})
 }

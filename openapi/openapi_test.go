@@ -137,8 +137,10 @@ func TestDocumentMatchesRouter(t *testing.T) {
 }
 
 // TestDocumentErrorsAndSchemas checks every operation documents its error
-// bodies (401 and 500 everywhere; DRS routes with the DRS Error schema,
-// others with {"error"}), and that every 2xx JSON response has a schema.
+// bodies (500 everywhere; 401 and 429 on every operation that evaluates
+// credentials, none on the public ones — security [{}] — which never do;
+// DRS routes with the DRS Error schema, others with {"error"}), and that
+// every 2xx JSON response has a schema.
 func TestDocumentErrorsAndSchemas(t *testing.T) {
 	doc := loadDoc(t)
 	for key, op := range documentedOperations(doc) {
@@ -147,8 +149,15 @@ func TestDocumentErrorsAndSchemas(t *testing.T) {
 		if drs {
 			wantErr = "#/components/schemas/DrsError"
 		}
-		for _, code := range []int{http.StatusUnauthorized, http.StatusInternalServerError} {
-			if op.Responses.Status(code) == nil {
+		public := op.Security != nil && len(*op.Security) == 1 && len((*op.Security)[0]) == 0
+		for _, code := range []int{http.StatusUnauthorized, http.StatusTooManyRequests, http.StatusInternalServerError} {
+			documented := op.Responses.Status(code) != nil
+			switch {
+			case code == http.StatusInternalServerError && !documented:
+				t.Errorf("%s: no %d response", key, code)
+			case code != http.StatusInternalServerError && public && documented:
+				t.Errorf("%s: public (never evaluates credentials) but documents %d", key, code)
+			case code != http.StatusInternalServerError && !public && !documented:
 				t.Errorf("%s: no %d response", key, code)
 			}
 		}

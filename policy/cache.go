@@ -10,12 +10,22 @@ import (
 	"sync/atomic"
 	"time"
 
-	gocache "github.com/patrickmn/go-cache"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/datacommons/indexd/boundedcache"
 )
 
 // DefaultCacheTTL is the mapping cache TTL used when NewCached gets zero.
 const DefaultCacheTTL = 60 * time.Second
+
+// Bounds of the mapping cache: its keys are derived from caller input (a
+// token holder can present as many tokens as they can get accepted), so it
+// holds at most this many mappings and bytes; the least recently used go
+// first.
+const (
+	DefaultCacheMaxEntries = 20_000
+	DefaultCacheMaxBytes   = 64 << 20
+)
 
 // anonymousKey is the one cache key shared by every anonymous caller.
 const anonymousKey = "anon"
@@ -30,12 +40,13 @@ const anonymousKey = "anon"
 // key make a single inner call. Errors are never cached. Authorize is
 // passed through uncached: every write decision reaches the inner Service.
 //
-// Mappings returned by a Cached are shared between callers and must be
-// treated as read-only.
+// The cache is bounded (DefaultCacheMaxEntries, DefaultCacheMaxBytes;
+// boundedcache). Mappings returned by a Cached are shared between callers
+// and must be treated as read-only.
 type Cached struct {
 	inner Service
 	ttl   time.Duration
-	cache *gocache.Cache
+	cache *boundedcache.Cache[*cachedMapping]
 	group singleflight.Group
 
 	hits, misses, innerCalls atomic.Uint64
@@ -57,22 +68,32 @@ type CacheStats struct {
 	// InnerCalls are Mapping and UserMapping calls made to the inner
 	// Service.
 	InnerCalls uint64
+	// Cache is the mapping cache's size, bounds and evictions.
+	Cache boundedcache.Stats
 }
 
 // NewCached wraps inner with a mapping cache of the given TTL
 // (DefaultCacheTTL when zero or negative).
 func NewCached(inner Service, ttl time.Duration) *Cached {
+	return NewCachedBounded(inner, ttl, DefaultCacheMaxEntries, DefaultCacheMaxBytes)
+}
+
+// NewCachedBounded is NewCached with the cache's bounds (the defaults when
+// zero).
+func NewCachedBounded(inner Service, ttl time.Duration, maxEntries int, maxBytes int64) *Cached {
 	if ttl <= 0 {
 		ttl = DefaultCacheTTL
 	}
-	cleanup := ttl
-	if cleanup < time.Second {
-		cleanup = time.Second
+	if maxEntries <= 0 {
+		maxEntries = DefaultCacheMaxEntries
+	}
+	if maxBytes <= 0 {
+		maxBytes = DefaultCacheMaxBytes
 	}
 	return &Cached{
 		inner: inner,
 		ttl:   ttl,
-		cache: gocache.New(ttl, cleanup),
+		cache: boundedcache.New[*cachedMapping](boundedcache.Options{TTL: ttl, MaxEntries: maxEntries, MaxBytes: maxBytes}),
 	}
 }
 
@@ -123,10 +144,19 @@ func (c *Cached) Mapping(ctx context.Context, caller Caller) (Mapping, error) {
 type cachedMapping struct {
 	mapping Mapping
 	reads   func() []string
+	size    int64 // bytes, estimated: the mapping and, once computed, its reads
 }
 
 func newCachedMapping(m Mapping) *cachedMapping {
-	return &cachedMapping{mapping: m, reads: sync.OnceValue(func() []string { return m.ResourcesWith(MethodRead) })}
+	var size int64
+	for path, actions := range m {
+		size += 64 + int64(len(path)) + 24*int64(len(actions)) // map entry, key, slice
+		for _, a := range actions {
+			size += int64(len(a.Service) + len(a.Method))
+		}
+		size += 16 + int64(len(path)) // its share of the read resources
+	}
+	return &cachedMapping{mapping: m, size: size, reads: sync.OnceValue(func() []string { return m.ResourcesWith(MethodRead) })}
 }
 
 // readResources is ResourcesWith(MethodRead) of the caller's mapping,
@@ -153,7 +183,7 @@ func (c *Cached) entry(ctx context.Context, caller Caller) (*cachedMapping, erro
 func (c *Cached) load(ctx context.Context, key string, fetch func(context.Context) (Mapping, time.Duration, error)) (*cachedMapping, error) {
 	if v, ok := c.cache.Get(key); ok {
 		c.hits.Add(1)
-		return v.(*cachedMapping), nil
+		return v, nil
 	}
 	c.misses.Add(1)
 
@@ -171,9 +201,7 @@ func (c *Cached) load(ctx context.Context, key string, fetch func(context.Contex
 			return nil, err
 		}
 		e := newCachedMapping(m)
-		if ttl > 0 {
-			c.cache.Set(key, e, ttl)
-		}
+		c.cache.SetTTL(key, e, e.size, ttl) // nothing when ttl <= 0 (an expired token)
 		return e, nil
 	})
 	select {
@@ -248,6 +276,7 @@ func (c *Cached) Stats() CacheStats {
 		Hits:       c.hits.Load(),
 		Misses:     c.misses.Load(),
 		InnerCalls: c.innerCalls.Load(),
+		Cache:      c.cache.Stats(),
 	}
 }
 

@@ -3,6 +3,7 @@ package policy_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"sync"
@@ -306,4 +307,61 @@ func BenchmarkCachedMappingHit(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestCachedBoundedUnderFlood: the mapping cache is keyed by caller input
+// (tokens); a flood of distinct accepted tokens keeps it within its bounds
+// of entries and bytes, a flood of rejected ones leaves nothing behind,
+// and the newest callers are still served from the cache.
+func TestCachedBoundedUnderFlood(t *testing.T) {
+	s := newDouble(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name     string
+		entries  int
+		bytes    int64
+		resource int // registered resources below the grant: the mapping's size
+	}{
+		{"entries", 25, 1 << 30, 0},
+		{"bytes", 1 << 20, 40 << 10, 40},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var paths []string
+			for i := range tc.resource {
+				paths = append(paths, fmt.Sprintf("/programs/flood/projects/p%03d", i))
+			}
+			s.RegisterResources(paths...)
+			c := policy.NewCachedBounded(policy.NewArborist(s.URL(), 2*time.Second, nil), time.Hour, tc.entries, tc.bytes)
+			var last policy.Caller
+			for i := range 200 {
+				name := fmt.Sprintf("flood-%s-%d", tc.name, i)
+				s.SetGrants(name, map[string][]string{"/programs/flood": {"read"}})
+				last = policy.Caller{Token: s.Token(name, time.Hour)}
+				if _, err := c.Mapping(ctx, last); err != nil {
+					t.Fatal(err)
+				}
+				if st := c.Stats().Cache; st.Entries > tc.entries || st.Bytes > tc.bytes {
+					t.Fatalf("after %d callers: %+v exceeds the bounds", i+1, st)
+				}
+			}
+			st := c.Stats()
+			if st.Cache.Evictions == 0 {
+				t.Fatalf("200 callers never filled the cache: %+v", st.Cache)
+			}
+			if _, err := c.Mapping(ctx, last); err != nil || c.Stats().Hits != st.Hits+1 {
+				t.Fatalf("the newest caller is not served from the cache: %v %+v", err, c.Stats())
+			}
+			// Rejected (forged) tokens are never cached.
+			before := c.Stats().Cache.Entries
+			for i := range 50 {
+				forged := s.Token(fmt.Sprintf("forged-%d", i), time.Hour) + "x"
+				if _, err := c.Mapping(ctx, policy.Caller{Token: forged}); !errors.Is(err, policy.ErrBadToken) {
+					t.Fatalf("forged token: %v", err)
+				}
+			}
+			if got := c.Stats().Cache.Entries; got > before {
+				t.Fatalf("rejected tokens cached: %d entries, were %d", got, before)
+			}
+		})
+	}
 }

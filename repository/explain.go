@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	sq "github.com/Masterminds/squirrel"
 	"github.com/jackc/pgx/v5"
@@ -33,33 +34,37 @@ type RecordFacts struct {
 	Covering map[string][]string
 }
 
-// ExplainRecord reads the facts of the first of candidates (tried in order,
-// as GetRecord) that exists: indexd.ErrNotFound when none does. It is an
+// ExplainRecord reads the facts of the record an id names — candidates are
+// its spellings, literal first, resolved exactly as GetRecord resolves
+// them (did, alias, then the twin's: resolveLateral) — indexd.ErrNotFound
+// when none does. It is an
 // admin read: the record is read whatever the contexts say; each context
 // only decides one entry of Visible, through the same predicate every read
 // applies (visibility).
 func (s *Store) ExplainRecord(ctx context.Context, candidates []string, dcs []discovery.Context, grants []string) (*RecordFacts, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	b := s.sb.Select("r.did", "r.authz", "s.paths", "r.authz_set_id").
-		From(recordFrom).Join(tableAuthzSet + " s ON s.id = r.authz_set_id")
+	cols := []string{"r.did", "r.authz", "s.paths", "r.authz_set_id"}
+	var visArgs []any
 	for _, dc := range dcs {
 		vis, err := s.visibility(ctx, s.pool, dc)
 		if err != nil {
 			return nil, err
 		}
-		visSQL, visArgs, err := vis.ToSql()
+		visSQL, args, err := vis.ToSql()
 		if err != nil {
 			return nil, fmt.Errorf("repository: build predicate: %w", err)
 		}
-		b = b.Column(sq.Expr("("+visSQL+")", visArgs...))
+		cols = append(cols, "("+visSQL+")")
+		visArgs = append(visArgs, args...)
 	}
-	b = b.Where(sq.Expr("r.did = ANY(?::text[])", candidates)).
-		OrderByClause("array_position(?::text[], r.did::text)", candidates).Limit(1)
-	sql, args, err := b.ToSql()
+	sql, err := sq.Dollar.ReplacePlaceholders("SELECT " + strings.Join(cols, ", ") + " FROM " + oneID + " " + resolveLateral +
+		" JOIN " + tableAuthzSet + " s ON s.id = r.authz_set_id")
 	if err != nil {
 		return nil, fmt.Errorf("repository: build query: %w", err)
 	}
+	id, twin := idAndTwin(candidates)
+	args := append(visArgs, id, twin)
 	f := &RecordFacts{Visible: make([]bool, len(dcs)), Covering: map[string][]string{}}
 	var setID int64
 	dest := []any{&f.DID, &f.Authz, &f.Paths, &setID}

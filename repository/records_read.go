@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	sq "github.com/Masterminds/squirrel"
@@ -182,10 +183,13 @@ func (s *Store) GetRecords(ctx context.Context, dc discovery.Context, dids []str
 	return s.query(ctx, s.pool, b)
 }
 
-// GetRecord returns the first of candidates (tried in order: the prefix
-// variants of one id) that exists. Returns indexd.ErrNotFound when none
-// exists and indexd.ErrNotVisible when it exists but dc may not see it: one
-// query answers both.
+// GetRecord returns the record an id names: candidates are the id's
+// spellings, literal first (indexd.Spellings); the record holding the
+// first of them as its did or an alias is the one (spellings.go). Returns
+// indexd.ErrNotFound when none does and indexd.ErrNotVisible when dc may
+// not see it: one statement answers both, so the two take the same path.
+// Under Options.HideExistence an invisible record is indexd.ErrNotFound
+// too, and the statement returns no row for it, as for a missing id.
 func (s *Store) GetRecord(ctx context.Context, dc discovery.Context, candidates []string) (*indexd.Record, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
@@ -201,16 +205,30 @@ func (s *Store) getRecord(ctx context.Context, q querier, dc discovery.Context, 
 	if err != nil {
 		return nil, fmt.Errorf("repository: build predicate: %w", err)
 	}
-	b := s.selectRecords(true).Column(sq.Expr("("+visSQL+") AS visible", visArgs...)).
-		Where(sq.Expr("r.did = ANY(?::text[])", candidates)).
-		OrderByClause("array_position(?::text[], r.did::text)", candidates).Limit(1)
-	sql, args, err := b.ToSql()
+	cols := append(append([]string{}, recordColumns...), aliasesOfRecord)
+	var args []any
+	if !s.hide {
+		cols = append(cols, "("+visSQL+") AS visible")
+		args = append(args, visArgs...)
+	}
+	id, twin := idAndTwin(candidates)
+	args = append(args, id, twin)
+	where := ""
+	if s.hide {
+		where = " WHERE " + visSQL
+		args = append(args, visArgs...)
+	}
+	sql, err := sq.Dollar.ReplacePlaceholders("SELECT " + strings.Join(cols, ", ") + " FROM " + oneID + " " + resolveLateral + where)
 	if err != nil {
 		return nil, fmt.Errorf("repository: build query: %w", err)
 	}
 	var r indexd.Record
-	var visible bool
-	if err := scanRecord(q.QueryRow(ctx, sql, args...), &r, &visible); err != nil {
+	visible := true
+	var extra []any
+	if !s.hide {
+		extra = append(extra, &visible)
+	}
+	if err := scanRecord(q.QueryRow(ctx, sql, args...), &r, extra...); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, indexd.Errorf(indexd.ErrNotFound, "no record found")
 		}
@@ -222,34 +240,69 @@ func (s *Store) getRecord(ctx context.Context, q querier, dc discovery.Context, 
 	return &r, nil
 }
 
-// ResolveAlias returns the did an alias names, or indexd.ErrNotFound.
-// (The record itself is then read through GetRecord, which applies dc.)
-func (s *Store) ResolveAlias(ctx context.Context, alias string) (string, error) {
+// ResolveRecords resolves each of ids (bulk reads) the way GetRecord does
+// — the record holding the id as its did or an alias, else the one holding
+// its twin (twins[i], "" for none) — and returns, aligned with ids, that
+// record when dc may see it and nil when it is missing or invisible alike.
+// One statement.
+func (s *Store) ResolveRecords(ctx context.Context, dc discovery.Context, ids, twins []string, opt ListOptions) ([]*indexd.Record, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	var did string
-	err := s.pool.QueryRow(ctx, "SELECT did FROM alias WHERE name = $1", alias).Scan(&did)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", indexd.Errorf(indexd.ErrNotFound, "no record found")
+	out := make([]*indexd.Record, len(ids))
+	if len(ids) == 0 {
+		return out, nil
 	}
-	if err != nil {
-		return "", fmt.Errorf("repository: resolve alias: %w", classify(err))
-	}
-	return did, nil
-}
-
-// Versions returns the visible versions of the record chain that id (a did
-// among candidates, else a baseid) belongs to, oldest first. Errors: not
-// found when neither exists; not visible when the named record (or, for a
-// baseid, every version) is invisible.
-func (s *Store) Versions(ctx context.Context, dc discovery.Context, candidates []string) ([]indexd.Record, error) {
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
-	baseid, err := s.chainOf(ctx, dc, candidates)
+	vis, err := s.visibility(ctx, s.pool, dc)
 	if err != nil {
 		return nil, err
 	}
+	visSQL, visArgs, err := vis.ToSql()
+	if err != nil {
+		return nil, fmt.Errorf("repository: build predicate: %w", err)
+	}
+	cols := append(append([]string{}, recordColumns...), noAliases, "q.n")
+	if opt.WithAliases {
+		cols[len(recordColumns)] = aliasesOfRecord
+	}
+	sql, err := sq.Dollar.ReplacePlaceholders(`SELECT ` + strings.Join(cols, ", ") + `
+		FROM unnest(?::text[], ?::text[]) WITH ORDINALITY AS q(id, twin, n) ` + resolveLateral + `
+		WHERE ` + visSQL)
+	if err != nil {
+		return nil, fmt.Errorf("repository: build query: %w", err)
+	}
+	args := append([]any{ids, twins}, visArgs...)
+	rows, err := s.pool.Query(ctx, sql, args...) // prepared: one plan (primary-key probes) fits every id list
+	if err != nil {
+		return nil, fmt.Errorf("repository: resolve ids: %w", classify(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r indexd.Record
+		var n int64
+		if err := scanRecord(rows, &r, &n); err != nil {
+			return nil, fmt.Errorf("repository: scan record: %w", err)
+		}
+		out[n-1] = &r
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("repository: resolve ids: %w", classify(err))
+	}
+	return out, nil
+}
+
+// Versions returns the visible versions of the chain id names — the
+// chain of the record it names (candidates: its spellings, literal first),
+// else the chain whose baseid it is (candidates[0]) — oldest first.
+// Errors: not found when neither exists; not visible when the named record
+// (or, for a baseid, every version) is invisible.
+func (s *Store) Versions(ctx context.Context, dc discovery.Context, candidates []string) ([]indexd.Record, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	vis, err := s.visibility(ctx, s.pool, dc)
+	if err != nil {
+		return nil, err
+	}
+	baseid, err := s.resolveChain(ctx, vis, candidates)
 	if err != nil {
 		return nil, err
 	}
@@ -264,20 +317,21 @@ func (s *Store) Versions(ctx context.Context, dc discovery.Context, candidates [
 	return recs, nil
 }
 
-// Latest returns the newest visible version of id's chain; hasVersion
-// restricts to versions whose version field is set. Errors as Versions: a
-// chain with no visible version is not visible, whether or not hasVersion
-// is set (so has_version cannot tell an invisible chain from a missing
-// one); only a chain the caller sees, none of whose visible versions has a
-// version, is indexd.ErrNotFound "no versioned record found".
+// Latest returns the newest visible version of id's chain (as Versions
+// finds it); hasVersion restricts to versions whose version field is set.
+// Errors as Versions: a chain with no visible version is not visible,
+// whether or not hasVersion is set (so has_version cannot tell an
+// invisible chain from a missing one); only a chain the caller sees, none
+// of whose visible versions has a version, is indexd.ErrNotFound "no
+// versioned record found".
 func (s *Store) Latest(ctx context.Context, dc discovery.Context, candidates []string, hasVersion bool) (*indexd.Record, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	baseid, err := s.chainOf(ctx, dc, candidates)
+	vis, err := s.visibility(ctx, s.pool, dc)
 	if err != nil {
 		return nil, err
 	}
-	vis, err := s.visibility(ctx, s.pool, dc)
+	baseid, err := s.resolveChain(ctx, vis, candidates)
 	if err != nil {
 		return nil, err
 	}
@@ -301,25 +355,50 @@ func (s *Store) Latest(ctx context.Context, dc discovery.Context, candidates []s
 	return &recs[0], nil
 }
 
-// chainOf finds the baseid for a did (which must be visible) or accepts the
-// id as a baseid when some record carries it. It does not apply visibility
-// to a baseid: the caller must, and must answer indexd.ErrNotVisible when
-// no version of the chain is visible.
-func (s *Store) chainOf(ctx context.Context, dc discovery.Context, candidates []string) (string, error) {
-	rec, err := s.getRecord(ctx, s.pool, dc, candidates)
-	if err == nil {
-		return rec.BaseID, nil
+// resolveChain finds the chain an id names, in one statement whether it
+// exists, is invisible or is missing (hide_existence: the same path, and no
+// row for either under Options.HideExistence): the
+// record holding one of candidates (literal first) — which must be visible
+// — else the chain whose baseid is candidates[0] — some version of which
+// must be visible. Returns the baseid, indexd.ErrNotFound or
+// indexd.ErrNotVisible.
+func (s *Store) resolveChain(ctx context.Context, vis sq.Sqlizer, candidates []string) (string, error) {
+	visSQL, visArgs, err := vis.ToSql()
+	if err != nil {
+		return "", fmt.Errorf("repository: build predicate: %w", err)
 	}
-	if !errors.Is(err, indexd.ErrNotFound) {
-		return "", err
+	sql, err := sq.Dollar.ReplacePlaceholders(`SELECT x.baseid, x.visible FROM (
+		(SELECT r.baseid, (` + visSQL + `) AS visible, 0 AS o FROM ` + oneID + ` ` + resolveLateral + `)
+		UNION ALL
+		(SELECT b.baseid, EXISTS (SELECT 1 FROM record r WHERE r.baseid = b.baseid AND (` + visSQL + `)), 1
+			FROM record b WHERE b.baseid = ? LIMIT 1)
+	) x ORDER BY x.o LIMIT 1`)
+	if err != nil {
+		return "", fmt.Errorf("repository: build query: %w", err)
 	}
+	if s.hide {
+		// An invisible chain returns no row, as a missing id does.
+		sql = "SELECT y.baseid, y.visible FROM (" + sql + ") y WHERE y.visible"
+	}
+	// Arguments in the placeholders' order: the first predicate's, the id
+	// and its twin, the second predicate's, the baseid.
+	id, twin := idAndTwin(candidates)
+	var args []any
+	args = append(args, visArgs...)
+	args = append(args, id, twin)
+	args = append(args, visArgs...)
+	args = append(args, candidates[0])
 	var baseid string
-	err = s.pool.QueryRow(ctx, "SELECT baseid FROM record WHERE baseid = ANY($1::text[]) ORDER BY array_position($1::text[], baseid::text) LIMIT 1", candidates).Scan(&baseid)
+	var visible bool
+	err = s.pool.QueryRow(ctx, sql, args...).Scan(&baseid, &visible)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", indexd.Errorf(indexd.ErrNotFound, "no record found")
 	}
 	if err != nil {
 		return "", fmt.Errorf("repository: find version chain: %w", classify(err))
+	}
+	if !visible {
+		return "", indexd.Errorf(indexd.ErrNotVisible, "record not visible")
 	}
 	return baseid, nil
 }

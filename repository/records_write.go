@@ -81,29 +81,48 @@ func orEmptyMap[K comparable, V any](m map[K]V) map[K]V {
 	return m
 }
 
-// Create inserts a new record. Returns indexd.ErrConflict when the did is taken.
+// Create inserts a new record that starts a version chain: its baseid is
+// minted, or caller-given and then unused (no record carries it, no other
+// record answers to it: see checkNewChain; a caller-given baseid naming a
+// chain is a new version of it, NewVersion). Returns indexd.ErrConflict when
+// the did, an alias or the baseid is taken under any spelling.
 func (s *Store) Create(ctx context.Context, n indexd.NewRecord) (indexd.Ref, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
+	if n.DID == "" {
+		n.DID = NewUUID()
+	}
+	givenBase := n.BaseID != ""
+	if !givenBase {
+		n.BaseID = NewUUID() // random: no other chain or record has it
+	}
 	var ref indexd.Ref
 	var created bool
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		ids := append([]string{n.DID}, n.Aliases...)
+		if givenBase {
+			ids = append(ids, n.BaseID)
+		}
+		if err := s.lockIDs(ctx, tx, ids...); err != nil {
+			return err
+		}
 		var err error
-		ref, err = s.insert(ctx, tx, n, &created)
-		return err
+		if ref, err = s.insert(ctx, tx, n, &created); err != nil {
+			return err
+		}
+		if givenBase {
+			return s.checkNewChain(ctx, tx, n.DID, n.BaseID)
+		}
+		return nil
 	})
 	s.afterWrite(err, created)
 	return ref, err
 }
 
-func (s *Store) insert(ctx context.Context, q querier, n indexd.NewRecord, created *bool) (indexd.Ref, error) {
-	if n.DID == "" {
-		n.DID = NewUUID()
-	}
-	if n.BaseID == "" {
-		n.BaseID = NewUUID()
-	}
-	setID, err := ensureAuthzSet(ctx, q, n.Authz, created)
+// insert writes a record and its spellings. The caller holds the locks of
+// its ids (lockIDs) and, for a version, of its chain.
+func (s *Store) insert(ctx context.Context, tx pgx.Tx, n indexd.NewRecord, created *bool) (indexd.Ref, error) {
+	setID, err := ensureAuthzSet(ctx, tx, n.Authz, created)
 	if err != nil {
 		return indexd.Ref{}, err
 	}
@@ -122,18 +141,24 @@ func (s *Store) insert(ctx context.Context, q querier, n indexd.NewRecord, creat
 	if err != nil {
 		return indexd.Ref{}, fmt.Errorf("repository: build insert: %w", err)
 	}
-	tag, err := q.Exec(ctx, sql, args...)
+	tag, err := tx.Exec(ctx, sql, args...)
 	if err != nil {
 		return indexd.Ref{}, fmt.Errorf("repository: insert record: %w", classify(err))
 	}
 	if tag.RowsAffected() == 0 {
 		return indexd.Ref{}, indexd.Errorf(indexd.ErrConflict, "record %s already exists", n.DID)
 	}
-	if err := syncURLs(ctx, q, ref.DID, n.URLs, false); err != nil {
+	if err := s.claimSpellings(ctx, tx, ref.DID, ref.BaseID, spellingDID, []string{ref.DID}); err != nil {
+		return indexd.Ref{}, err
+	}
+	if err := syncURLs(ctx, tx, ref.DID, n.URLs, false); err != nil {
+		return indexd.Ref{}, err
+	}
+	if err := s.claimSpellings(ctx, tx, ref.DID, ref.BaseID, spellingAlias, n.Aliases); err != nil {
 		return indexd.Ref{}, err
 	}
 	for _, a := range n.Aliases {
-		tag, err := q.Exec(ctx, "INSERT INTO alias (name, did) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING", a, ref.DID)
+		tag, err := tx.Exec(ctx, "INSERT INTO alias (name, did) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING", a, ref.DID)
 		if err != nil {
 			return indexd.Ref{}, fmt.Errorf("repository: add alias: %w", classify(err))
 		}
@@ -145,49 +170,108 @@ func (s *Store) insert(ctx context.Context, q querier, n indexd.NewRecord, creat
 }
 
 // GetForWrite reads a record without visibility filtering, for write paths
-// that authorize against the policy service themselves. Returns
-// indexd.ErrNotFound when no candidate exists.
+// that authorize against the policy service themselves. candidates are the
+// spellings of one id, literal first (indexd.Spellings). Returns
+// indexd.ErrNotFound when no record answers to them.
 func (s *Store) GetForWrite(ctx context.Context, candidates []string) (*indexd.Record, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	return s.getRecord(ctx, s.pool, discovery.Open, candidates)
 }
 
-// NewVersion adds a version to the chain of the record did (which must exist).
-func (s *Store) NewVersion(ctx context.Context, did string, n indexd.NewRecord) (indexd.Ref, error) {
+// ChainVisible reports whether dc sees some version of baseid's chain
+// (false too when there is none).
+func (s *Store) ChainVisible(ctx context.Context, dc discovery.Context, baseid string) (bool, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
+	vis, err := s.visibility(ctx, s.pool, dc)
+	if err != nil {
+		return false, err
+	}
+	sql, args, err := s.sb.Select("1").From(recordFrom).Where(sq.Eq{"r.baseid": baseid}).Where(vis).Prefix("SELECT EXISTS (").Suffix(")").ToSql()
+	if err != nil {
+		return false, fmt.Errorf("repository: build query: %w", err)
+	}
+	var ok bool
+	if err := s.pool.QueryRow(ctx, sql, args...).Scan(&ok); err != nil {
+		return false, fmt.Errorf("repository: find version chain: %w", classify(err))
+	}
+	return ok, nil
+}
+
+// NewVersion adds n as a version of baseid's chain, which must still be
+// covered by what the write was authorized on: authorized are the chain's
+// versions as read for the decision (update on every one's authz, SPEC §3
+// and docs/authorization.md), and every version the chain holds now must
+// have an authz within the union of theirs (an empty one only if one of
+// theirs was), else indexd.ErrConflict (nothing written). A version added
+// meanwhile under the same paths does not conflict. The chain's versions
+// are held (FOR SHARE) until the version is in. Returns indexd.ErrConflict
+// also when the chain has no version left or an id of n is taken.
+func (s *Store) NewVersion(ctx context.Context, baseid string, authorized []Version, n indexd.NewRecord) (indexd.Ref, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	if n.DID == "" {
+		n.DID = NewUUID()
+	}
+	n.BaseID = baseid
 	var ref indexd.Ref
 	var created bool
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		// Adding a version changes the chain's membership: take the chain
 		// lock (waiting for, and holding off, an update of all versions)
-		// before any row lock, in the order UpdateAllVersions takes them.
-		// A record's baseid never changes, so it can be read first.
-		var baseid string
-		err := tx.QueryRow(ctx, "SELECT baseid FROM record WHERE did = $1", did).Scan(&baseid)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return indexd.Errorf(indexd.ErrNotFound, "no record found")
-		}
-		if err != nil {
-			return fmt.Errorf("repository: find version chain: %w", classify(err))
-		}
+		// before the ids' locks and any row lock.
 		if err := lockChain(ctx, tx, baseid); err != nil {
 			return err
 		}
-		err = tx.QueryRow(ctx, "SELECT baseid FROM record WHERE did = $1 FOR SHARE", did).Scan(&baseid)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return indexd.Errorf(indexd.ErrNotFound, "no record found")
+		if err := s.lockIDs(ctx, tx, append([]string{n.DID}, n.Aliases...)...); err != nil {
+			return err
 		}
+		rows, err := tx.Query(ctx, "SELECT did, authz FROM record WHERE baseid = $1 FOR SHARE", baseid)
 		if err != nil {
 			return fmt.Errorf("repository: lock version chain: %w", classify(err))
 		}
-		n.BaseID = baseid
+		current, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Version, error) {
+			var v Version
+			err := r.Scan(&v.DID, &v.Authz)
+			return v, err
+		})
+		if err != nil {
+			return fmt.Errorf("repository: lock version chain: %w", classify(err))
+		}
+		if len(current) == 0 || !coveredBy(current, authorized) {
+			return indexd.Errorf(indexd.ErrConflict, "the version chain changed while the new version was being authorized; read it again and retry")
+		}
 		ref, err = s.insert(ctx, tx, n, &created)
 		return err
 	})
 	s.afterWrite(err, created)
 	return ref, err
+}
+
+// coveredBy reports whether every version of current has an authz within
+// the union of authorized's (an empty authz only if one of those was
+// empty): a decision on authorized then holds for current.
+func coveredBy(current, authorized []Version) bool {
+	paths := map[string]bool{}
+	empty := false
+	for _, v := range authorized {
+		empty = empty || len(v.Authz) == 0
+		for _, p := range v.Authz {
+			paths[p] = true
+		}
+	}
+	for _, v := range current {
+		if len(v.Authz) == 0 && !empty {
+			return false
+		}
+		for _, p := range v.Authz {
+			if !paths[p] {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // Update applies u to the record did if its rev is still rev. Returns

@@ -21,12 +21,11 @@ import (
 	"time"
 
 	sq "github.com/Masterminds/squirrel"
+	"github.com/datacommons/indexd"
+	"github.com/datacommons/indexd/boundedcache"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-	gocache "github.com/patrickmn/go-cache"
-
-	"github.com/datacommons/indexd"
 )
 
 // Options tune the store.
@@ -41,6 +40,21 @@ type Options struct {
 	// created by another instance is seen within the TTL (until then its
 	// records are invisible to filtered callers: the stale side is closed).
 	VisibleSetTTL time.Duration
+	// VisibleSetMaxEntries and VisibleSetMaxBytes bound that cache (keyed
+	// by grant lists, which come with callers' tokens); defaults 10,000
+	// entries and 16 MiB.
+	VisibleSetMaxEntries int
+	VisibleSetMaxBytes   int64
+	// DefaultPrefix is indexd's DEFAULT_PREFIX: an id and its prefix twin
+	// are one id to writes (spellings.go). It must be the prefix the HTTP
+	// layer resolves reads with (api.Config.DefaultPrefix).
+	DefaultPrefix string
+	// HideExistence is the service's hide_existence: single reads then
+	// answer an invisible record exactly as a missing id (indexd.ErrNotFound),
+	// from a statement that returns no row for either, so the two cost the
+	// same (records_read.go). Without it they are told apart
+	// (indexd.ErrNotVisible), as the HTTP layer answers 403 and 404.
+	HideExistence bool
 }
 
 // Store is the PostgreSQL repository. Safe for concurrent use.
@@ -48,8 +62,10 @@ type Store struct {
 	pool    *pgxpool.Pool
 	sb      sq.StatementBuilderType
 	timeout time.Duration
-	sets    *gocache.Cache // grants hash → []int64 visible set ids; nil: no cache
-	stats   statsCache     // per-set row estimates for the list access path
+	prefix  string                       // DEFAULT_PREFIX (spellings.go)
+	hide    bool                         // hide_existence (Options.HideExistence)
+	sets    *boundedcache.Cache[[]int64] // grants hash → visible set ids; nil: no cache
+	stats   statsCache                   // per-set row estimates for the list access path
 	// forcePath, when set, overrides the list access path choice (tests
 	// compare the paths on the same data).
 	forcePath *listPath
@@ -89,12 +105,13 @@ func New(pool *pgxpool.Pool, opts Options) *Store {
 	if opts.QueryTimeout <= 0 {
 		opts.QueryTimeout = 10 * time.Second
 	}
-	s := &Store{pool: pool, sb: sq.StatementBuilder.PlaceholderFormat(sq.Dollar), timeout: opts.QueryTimeout}
-	switch {
-	case opts.VisibleSetTTL == 0:
-		s.sets = gocache.New(time.Second, time.Minute)
-	case opts.VisibleSetTTL > 0:
-		s.sets = gocache.New(opts.VisibleSetTTL, time.Minute)
+	s := &Store{pool: pool, sb: sq.StatementBuilder.PlaceholderFormat(sq.Dollar), timeout: opts.QueryTimeout, prefix: opts.DefaultPrefix, hide: opts.HideExistence}
+	if opts.VisibleSetTTL == 0 {
+		opts.VisibleSetTTL = time.Second
+	}
+	if opts.VisibleSetTTL > 0 {
+		s.sets = boundedcache.New[[]int64](boundedcache.Options{TTL: opts.VisibleSetTTL, Cleanup: time.Minute,
+			MaxEntries: opts.VisibleSetMaxEntries, MaxBytes: opts.VisibleSetMaxBytes})
 	}
 	return s
 }
@@ -105,6 +122,15 @@ func (s *Store) afterWrite(err error, createdSet bool) {
 	if err == nil && createdSet && s.sets != nil {
 		s.sets.Flush()
 	}
+}
+
+// VisibleSetCacheStats reports the visible-set cache's size and bounds
+// (zero when there is no cache).
+func (s *Store) VisibleSetCacheStats() boundedcache.Stats {
+	if s.sets == nil {
+		return boundedcache.Stats{}
+	}
+	return s.sets.Stats()
 }
 
 // Pool exposes the pool (migrations, settings listener, tests).

@@ -156,13 +156,13 @@ func (s *Store) resolveVisibleSets(ctx context.Context, q querier, grants []stri
 	}
 	key := grantsKey(norm)
 	if ids, ok := s.sets.Get(key); ok {
-		return ids.([]int64), nil
+		return ids, nil
 	}
 	ids, err := s.queryVisibleSets(ctx, q, norm)
 	if err != nil {
 		return nil, err
 	}
-	s.sets.SetDefault(key, ids)
+	s.sets.Set(key, ids, 24+8*int64(len(ids)))
 	return ids, nil
 }
 

@@ -181,22 +181,38 @@ func cmdMigrate(ctx context.Context, getenv func(string) string) error {
 }
 
 func cmdAdmin(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, getenv func(string) string) error {
+	const use = "usage: indexd admin add|delete|list|audit [NAME]"
 	if len(args) == 0 {
-		return fmt.Errorf("usage: indexd admin add|delete|list [NAME]")
+		return fmt.Errorf(use)
 	}
 	store, err := openStore(ctx, getenv)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	// Changes are audited like the API's (GET /admin/users/audit).
+	by := "cli:" + getenv("USER")
 	switch {
-	case args[0] == "list":
-		names, err := store.ListAdmins(ctx)
+	case args[0] == "list" && len(args) == 1:
+		users, err := store.ListAdmins(ctx)
 		if err != nil {
 			return err
 		}
-		for _, n := range names {
-			fmt.Fprintln(stdout, n)
+		for _, u := range users {
+			creator := "(not recorded)"
+			if u.CreatedBy != nil {
+				creator = *u.CreatedBy
+			}
+			fmt.Fprintf(stdout, "%s\tcreated by %s\t%s\n", u.Username, creator, u.CreatedAt.Format(time.RFC3339))
+		}
+		return nil
+	case args[0] == "audit" && len(args) == 1:
+		changes, err := store.AdminAudit(ctx, 1000)
+		if err != nil {
+			return err
+		}
+		for _, c := range changes {
+			fmt.Fprintf(stdout, "%s\t%s\t%s\tby %s\n", c.ChangedAt.Format(time.RFC3339), c.Action, c.Username, c.ChangedBy)
 		}
 		return nil
 	case args[0] == "add" && len(args) == 2:
@@ -211,19 +227,26 @@ func cmdAdmin(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 		if len(pw) < 12 {
 			return fmt.Errorf("password must be at least 12 characters")
 		}
+		if len(pw) > identity.MaxPasswordLen {
+			return fmt.Errorf("password must be at most %d bytes (bcrypt's limit)", identity.MaxPasswordLen)
+		}
 		hash, err := identity.HashPassword(pw)
 		if err != nil {
 			return err
 		}
-		if err := store.PutAdmin(ctx, args[1], hash); err != nil {
+		if _, err := store.PutAdmin(ctx, by, args[1], hash); err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, "admin user", args[1], "saved")
 		return nil
 	case args[0] == "delete" && len(args) == 2:
-		return store.DeleteAdmin(ctx, args[1])
+		if err := store.DeleteAdmin(ctx, by, args[1]); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "admin user", args[1], "deleted")
+		return nil
 	}
-	return fmt.Errorf("usage: indexd admin add|delete|list [NAME]")
+	return fmt.Errorf(use)
 }
 
 func cmdSettings(ctx context.Context, args []string, stdout io.Writer, getenv func(string) string) error {

@@ -21,7 +21,8 @@ commands:
   serve                         serve the API, configured from INDEXD_* variables
   run                           the embedded default: local database, demo policy and data
   migrate                       apply database migrations and exit
-  admin add|delete|list [NAME]  manage basic-auth admin users (password from INDEXD_ADMIN_PASSWORD or stdin)
+  admin add|delete|list|audit [NAME]
+                                manage basic-auth admin users (password from INDEXD_ADMIN_PASSWORD or stdin)
   settings get                  print the discovery settings
   settings set KEY=VALUE...     change them (are_records_discoverable=false, global_discovery_authz=/a,/b);
                                 --dry-run [--user NAME]... previews the change instead ([--json])

@@ -43,7 +43,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	store, err := repository.Open(ctx, cfg.DatabaseURL, repository.Options{QueryTimeout: cfg.QueryTimeout, MaxConns: cfg.MaxConns})
+	store, err := repository.Open(ctx, cfg.DatabaseURL, repository.Options{QueryTimeout: cfg.QueryTimeout, MaxConns: cfg.MaxConns,
+		DefaultPrefix: cfg.DefaultPrefix, HideExistence: cfg.HideExistence})
 	if err != nil {
 		return nil, err
 	}
@@ -71,10 +72,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return fail(err)
 	}
 	a.Policy = policy.NewCached(backend, cfg.PolicyCacheTTL)
+	var admins identity.AdminStore // nil: basic authentication is off
+	if cfg.BasicAuth {
+		admins = store
+	}
 	a.authn, err = identity.New(identity.Config{
 		JWKSURL: cfg.JWKSURL, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
-		SigningKey: cfg.SigningKey, VerifyTokens: cfg.VerifyTokens,
-	}, store)
+		SigningKey: cfg.SigningKey, VerifyTokens: cfg.VerifyTokens, PasswordCost: cfg.PasswordCost,
+	}, admins)
 	if err != nil {
 		return fail(err)
 	}
@@ -83,7 +88,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		HideExistence: cfg.HideExistence, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
 		Version: Version, Commit: Commit, Hostname: cfg.DRSHostname, DRSCompactPrefix: cfg.DRSCompactPrefix,
 		DRSMaxBulk: cfg.DRSMaxBulk, DRSServiceInfo12: cfg.DRSServiceInfo12, OpenAPI: openapi.Document,
-		DRSBearerIssuers: nonEmptyList(cfg.JWTIssuer),
+		DRSBearerIssuers: nonEmptyList(cfg.JWTIssuer), PasswordCost: cfg.PasswordCost,
 	}, store, a.Policy, a.authn, a.Settings, log)
 	if err != nil {
 		return fail(err)

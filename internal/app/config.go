@@ -32,6 +32,13 @@ type Config struct {
 	JWTAudience  string
 	SigningKey   []byte
 	VerifyTokens bool
+	// BasicAuth accepts basic-auth admin credentials (default true).
+	BasicAuth bool
+	// PasswordCost is the bcrypt cost of admin passwords (0: identity.BcryptCost).
+	// Not read from the environment: only tests lower it, so that their
+	// admin users and wrong-password probes do not each spend a cost-12
+	// bcrypt under -race.
+	PasswordCost int
 
 	// Initial discovery settings (seed the database once).
 	InitialSettings discovery.Settings
@@ -60,6 +67,7 @@ type Config struct {
 func Defaults() Config {
 	return Config{
 		Listen:          "127.0.0.1:8080",
+		BasicAuth:       true,
 		PolicyTimeout:   3 * time.Second,
 		PolicyCacheTTL:  60 * time.Second,
 		InitialSettings: discovery.DefaultSettings(),
@@ -133,6 +141,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		c.SigningKey = []byte(strings.TrimSpace(string(b)))
 	}
 	boolean("INDEXD_VERIFY_TOKENS", &c.VerifyTokens)
+	boolean("INDEXD_BASIC_AUTH", &c.BasicAuth)
 	boolean("INDEXD_ARE_RECORDS_DISCOVERABLE", &c.InitialSettings.AreRecordsDiscoverable)
 	if v := getenv("INDEXD_GLOBAL_DISCOVERY_AUTHZ"); v != "" {
 		c.InitialSettings.GlobalDiscoveryAuthz = strings.Split(v, ",")

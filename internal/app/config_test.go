@@ -51,3 +51,27 @@ func TestDRSMaxBulkConfig(t *testing.T) {
 		t.Fatalf("Validate with DRSMaxBulk 0: %v", err)
 	}
 }
+
+// TestBasicAuthSwitch: INDEXD_BASIC_AUTH turns basic-auth admins off; on
+// by default; anything but a boolean stops start-up naming the variable.
+func TestBasicAuthSwitch(t *testing.T) {
+	for env, want := range map[string]bool{"": true, "true": true, "false": false, "0": false} {
+		c, err := FromEnv(func(k string) string {
+			if k == "INDEXD_BASIC_AUTH" {
+				return env
+			}
+			return ""
+		})
+		if err != nil || c.BasicAuth != want {
+			t.Errorf("INDEXD_BASIC_AUTH=%q: %v %v, want %v", env, c.BasicAuth, err, want)
+		}
+	}
+	if _, err := FromEnv(func(k string) string {
+		if k == "INDEXD_BASIC_AUTH" {
+			return "sometimes"
+		}
+		return ""
+	}); err == nil || !strings.Contains(err.Error(), "INDEXD_BASIC_AUTH") {
+		t.Errorf("malformed INDEXD_BASIC_AUTH: %v", err)
+	}
+}
