@@ -22,7 +22,7 @@ type Config struct {
 	// "passthrough" (the stored URL as is).
 	Unsigned Unsigned `yaml:"unsigned"`
 	// Lifetime is the default URL lifetime (default 1h).
-	Lifetime Duration `yaml:"lifetime"`
+	Lifetime Duration       `yaml:"lifetime"`
 	Buckets  []BucketConfig `yaml:"buckets"`
 }
 

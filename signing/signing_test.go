@@ -73,14 +73,14 @@ func TestParseConfig(t *testing.T) {
 
 func TestParseLocation(t *testing.T) {
 	for in, want := range map[string]string{
-		"s3://bucket/key":             "s3|bucket|key",
-		"S3://bucket/a/b c%2F.txt":    "s3|bucket|a/b c%2F.txt",
-		"gs://g/k":                    "gs|g|k",
-		"s3://bucket/":                "",
-		"s3://bucket":                 "",
-		"s3:///key":                   "",
-		"not a url":                   "",
-		"https://host/path/file.bam":  "https|host|path/file.bam",
+		"s3://bucket/key":            "s3|bucket|key",
+		"S3://bucket/a/b c%2F.txt":   "s3|bucket|a/b c%2F.txt",
+		"gs://g/k":                   "gs|g|k",
+		"s3://bucket/":               "",
+		"s3://bucket":                "",
+		"s3:///key":                  "",
+		"not a url":                  "",
+		"https://host/path/file.bam": "https|host|path/file.bam",
 	} {
 		loc, ok := ParseLocation(in)
 		got := ""
@@ -139,8 +139,8 @@ func (f fakeSigner) SignGET(_ context.Context, loc Location, d time.Duration) (s
 func TestRedact(t *testing.T) {
 	for in, want := range map[string]string{
 		"https://b.s3.amazonaws.com/k?X-Amz-Signature=abc": "https://b.s3.amazonaws.com/k?REDACTED",
-		"https://b/k#frag":                                 "https://b/k?REDACTED",
-		"s3://bucket/key":                                  "s3://bucket/key",
+		"https://b/k#frag": "https://b/k?REDACTED",
+		"s3://bucket/key":  "s3://bucket/key",
 	} {
 		if got := Redact(in); got != want {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)

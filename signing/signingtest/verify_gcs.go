@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -56,7 +57,7 @@ func VerifyGCS(r *http.Request, email string, pub *rsa.PublicKey, now time.Time)
 		r.Method,
 		r.URL.EscapedPath(),
 		canonicalQuery(q),
-		"host:" + r.Host + "\n",
+		"host:" + hostname(r.Host) + "\n",
 		"host",
 		"UNSIGNED-PAYLOAD",
 	}, "\n")
@@ -92,4 +93,13 @@ func canonicalQuery(q url.Values) string {
 
 func rfc3986(s string) string {
 	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
+}
+
+// hostname is the Host header without a port: cloud.google.com/go/storage
+// signs the hostname only (real GCS listens on 443, where the two agree).
+func hostname(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		return h
+	}
+	return host
 }
