@@ -205,7 +205,7 @@ func (b *BucketConfig) validate(defaultLifetime time.Duration) error {
 // credential variables. Errors say what is wrong and where.
 func Load(ctx context.Context, path string, getenv func(string) string, log *slog.Logger) (*Storage, error) {
 	if path == "" {
-		return New(ctx, Config{Unsigned: UnsignedRefuse, Lifetime: Duration(DefaultLifetime)}, getenv, log)
+		return Refusing(), nil
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -216,6 +216,18 @@ func Load(ctx context.Context, path string, getenv func(string) string, log *slo
 		return nil, err
 	}
 	return New(ctx, c, getenv, log)
+}
+
+// Refusing is a Storage without buckets that refuses unsigned locations
+// (what no configuration file means). It starts nothing.
+func Refusing() *Storage {
+	return &Storage{unsigned: UnsignedRefuse, buckets: map[bucketKey]*bucket{}}
+}
+
+// Passthrough is a Storage without buckets that answers every location as
+// stored (unsigned: passthrough, and nothing to sign). It starts nothing.
+func Passthrough() *Storage {
+	return &Storage{unsigned: UnsignedPassthrough, buckets: map[bucketKey]*bucket{}}
 }
 
 // New builds the Storage of a parsed configuration: one signer per bucket,
