@@ -81,7 +81,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		backend = static
 	}
 	a.Policy = policy.NewCached(backend, cfg.PolicyCacheTTL)
-	if a.Storage, err = loadStorage(ctx, cfg, log); err != nil {
+	if a.Storage, err = LoadStorage(ctx, cfg, log); err != nil {
 		return fail(err)
 	}
 	a.authn, err = identity.New(identity.Config{
@@ -192,10 +192,10 @@ func (s loggingSink) logChange(old discovery.Settings) {
 	}
 }
 
-// loadStorage reads the storage configuration (INDEXD_STORAGE_CONFIG) and
+// LoadStorage reads the storage configuration (INDEXD_STORAGE_CONFIG) and
 // loads each bucket's credentials; any problem stops start-up naming the
 // variable. Credential variables are read from the process environment.
-func loadStorage(ctx context.Context, cfg Config, log *slog.Logger) (*signing.Storage, error) {
+func LoadStorage(ctx context.Context, cfg Config, log *slog.Logger) (*signing.Storage, error) {
 	st, err := signing.Load(ctx, cfg.StorageConfig, os.Getenv, log)
 	if err != nil {
 		return nil, fmt.Errorf("configuration: INDEXD_STORAGE_CONFIG %s: %w", cfg.StorageConfig, err)
