@@ -113,6 +113,7 @@ var indexdActions = []map[string]string{
 	{"service": "indexd", "method": "read"},
 	{"service": "indexd", "method": "create"},
 	{"service": "indexd", "method": "update"},
+	{"service": "indexd", "method": "read-storage"},
 }
 
 func (p *PolicyServer) mapping(w http.ResponseWriter, r *http.Request) {
@@ -167,7 +168,7 @@ func (p *PolicyServer) request(w http.ResponseWriter, r *http.Request) {
 	ok := len(body.Requests) > 0
 	for _, req := range body.Requests {
 		m := req.Action.Method
-		if req.Action.Service != "indexd" || (m != "read" && m != "create" && m != "update") {
+		if req.Action.Service != "indexd" || (m != "read" && m != "create" && m != "update" && m != "read-storage") {
 			ok = false
 			break
 		}
