@@ -24,6 +24,8 @@ func BenchmarkSign(b *testing.B) {
 	s3compat := newS3WithCreds(BucketConfig{Provider: "s3", Bucket: "bkt", Region: "us-east-1", Endpoint: "https://s3.example.org", PathStyle: true},
 		credentials.NewStaticCredentialsProvider(awsExampleKeyID, awsExampleSecret, ""), time.Now)
 	gcs := benchGCS(b)
+	gcsHMACSigner := newS3WithCreds(gcsHMAC(BucketConfig{Provider: "gs", Bucket: "bkt", Credentials: Creds{Source: "hmac_env"}}),
+		credentials.NewStaticCredentialsProvider("GOOGEXAMPLEHMACKEYID", awsExampleSecret, ""), time.Now)
 	for _, tc := range []struct {
 		name   string
 		signer Signer
@@ -31,7 +33,8 @@ func BenchmarkSign(b *testing.B) {
 	}{
 		{"s3", s3, "s3://bkt/programs/p1/file-000001.bam"},
 		{"s3-compatible-path-style", s3compat, "s3://bkt/programs/p1/file-000001.bam"},
-		{"gs", gcs, "gs://bkt/programs/p1/file-000001.bam"},
+		{"gs-rsa-service-account", gcs, "gs://bkt/programs/p1/file-000001.bam"},
+		{"gs-hmac-key", gcsHMACSigner, "gs://bkt/programs/p1/file-000001.bam"},
 	} {
 		loc, _ := ParseLocation(tc.stored)
 		st := &Storage{unsigned: UnsignedRefuse, buckets: map[bucketKey]*bucket{{loc.Scheme, loc.Bucket}: {signer: tc.signer, lifetime: time.Hour}}}

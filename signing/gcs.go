@@ -130,3 +130,21 @@ func (g *gcsSigner) sign(b []byte) ([]byte, error) {
 	h := sha256.Sum256(b)
 	return rsa.SignPKCS1v15(rand.Reader, g.key, crypto.SHA256, h[:])
 }
+
+// gcsHMACEndpoint is the GCS XML API, which accepts SigV4 signatures made
+// with a GCS HMAC key (region "auto").
+const gcsHMACEndpoint = "https://storage.googleapis.com"
+
+// gcsHMAC turns a gs bucket entry whose credentials are an HMAC key
+// (source hmac_env or hmac_file: the key id and secret as for s3 env and
+// file) into the S3 signer's entry: SigV4 against the GCS XML API, region
+// auto. Signing is then an HMAC, as for S3, instead of an RSA signature.
+func gcsHMAC(bc BucketConfig) BucketConfig {
+	bc.Region = "auto"
+	if bc.Endpoint == "" {
+		bc.Endpoint = gcsHMACEndpoint
+	}
+	bc.Credentials.Source = strings.TrimPrefix(bc.Credentials.Source, "hmac_")
+	bc.fixedEndpoint = true
+	return bc
+}

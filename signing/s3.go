@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -16,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	smithyendpoints "github.com/aws/smithy-go/endpoints"
 	"gopkg.in/yaml.v3"
 )
 
@@ -52,7 +54,11 @@ func newS3WithCreds(bc BucketConfig, creds aws.CredentialsProvider, now func() t
 		Credentials:  creds,
 		UsePathStyle: bc.PathStyle,
 	}
-	if bc.Endpoint != "" {
+	switch {
+	case bc.fixedEndpoint:
+		u, _ := url.Parse(strings.TrimSuffix(bc.Endpoint, "/")) // validated
+		opts.EndpointResolverV2 = fixedResolver{base: *u, pathStyle: bc.PathStyle}
+	case bc.Endpoint != "":
 		opts.BaseEndpoint = aws.String(strings.TrimSuffix(bc.Endpoint, "/"))
 	}
 	client := s3.New(opts)
@@ -83,6 +89,26 @@ func (s *s3Signer) SignGET(ctx context.Context, loc Location, lifetime time.Dura
 		}
 	}
 	return req.URL, nil
+}
+
+// fixedResolver puts the bucket into a fixed endpoint (path or host)
+// without the AWS endpoint rules.
+type fixedResolver struct {
+	base      url.URL
+	pathStyle bool
+}
+
+func (r fixedResolver) ResolveEndpoint(_ context.Context, p s3.EndpointParameters) (smithyendpoints.Endpoint, error) {
+	u := r.base
+	if p.Bucket == nil {
+		return smithyendpoints.Endpoint{URI: u}, nil
+	}
+	if r.pathStyle {
+		u.Path += "/" + *p.Bucket
+	} else {
+		u.Host = *p.Bucket + "." + u.Host
+	}
+	return smithyendpoints.Endpoint{URI: u}, nil
 }
 
 // clockPresigner is the SDK's SigV4 presigner with the signing time taken

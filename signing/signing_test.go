@@ -39,7 +39,9 @@ func TestParseConfig(t *testing.T) {
 		{"s3 file without file", "buckets:\n- {provider: s3, bucket: b, credentials: {source: file}}\n", "source file needs file"},
 		{"s3 bad source", "buckets:\n- {provider: s3, bucket: b, credentials: {source: magic}}\n", "source must be default, env or file"},
 		{"gs requester pays without project", "buckets:\n- {provider: gs, bucket: b, requester_pays: true}\n", "requester_pays needs billing_project"},
-		{"gs env source", "buckets:\n- {provider: gs, bucket: b, credentials: {source: env}}\n", "source must be default or file"},
+		{"gs hmac without file", "buckets:\n- {provider: gs, bucket: b, credentials: {source: hmac_file}}\n", "source hmac_file needs file"},
+		{"gs hmac requester pays", "buckets:\n- {provider: gs, bucket: b, requester_pays: true, billing_project: p, credentials: {source: hmac_env}}\n", "not supported with HMAC keys"},
+		{"gs env source", "buckets:\n- {provider: gs, bucket: b, credentials: {source: env}}\n", "source must be default, file, hmac_env or hmac_file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := ParseConfig([]byte(tc.yaml))
