@@ -82,7 +82,9 @@ func ParseLocation(stored string) (Location, bool) {
 	if scheme == "" {
 		return Location{}, false
 	}
-	rest := stored[len(scheme)+len("://"):]
+	// The scheme as stored may differ in length from its lower-case form
+	// (invalid UTF-8 lowers to U+FFFD): cut at the separator itself.
+	rest := stored[strings.Index(stored, "://")+len("://"):]
 	b, key, found := strings.Cut(rest, "/")
 	if !found || b == "" || key == "" {
 		return Location{}, false
