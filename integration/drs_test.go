@@ -508,6 +508,12 @@ func TestDRSHideExistence(t *testing.T) {
 		t.Errorf("invisible %s vs missing %s", inv.Body, miss.Body)
 	}
 	drsErr(t, w.Do(http.MethodGet, tplAccess, objPath(recB)+"/access/gs", w.proj, nil), 404)
+	// An anonymous caller who cannot see the record: the same 404, not 401.
+	anon := w.Do(http.MethodGet, tplAccess, objPath(recB)+"/access/gs", "", nil)
+	drsErr(t, anon, 404)
+	if string(anon.Body) != string(miss.Body) || anon.Header.Get("WWW-Authenticate") != "" {
+		t.Errorf("anonymous access to an invisible record under hide_existence: %s %v", anon.Body, anon.Header)
+	}
 	invOpt := w.Do(http.MethodOptions, tplObject, objPath(recB), w.proj, nil)
 	drsErr(t, invOpt, 404)
 	if string(invOpt.Body) != string(w.Do(http.MethodOptions, tplObject, objPath("dg.TEST/zz-1"), w.proj, nil).Body) {
