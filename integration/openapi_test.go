@@ -19,6 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 
 	"github.com/datacommons/indexd/discovery"
+	"github.com/datacommons/indexd/internal/app"
 	"github.com/datacommons/indexd/openapi"
 )
 
@@ -159,7 +160,10 @@ func officialSchema(doc *openapi3.T, name string, v any) error {
 // (undocumented statuses fail), and fails when an operation was not called.
 func TestOpenAPIResponses(t *testing.T) {
 	t.Parallel()
-	e := Start(t, WithStorage(t, "unsigned: passthrough\n"))
+	// PUT /admin/users hashes a password at bcrypt cost 12: seconds under
+	// -race on a busy 2-core machine, more than the harness's 10 s request
+	// timeout while the other integration tests run in parallel.
+	e := Start(t, WithStorage(t, "unsigned: passthrough\n"), func(c *app.Config) { c.RequestTimeout = time.Minute })
 	c := e.Checked(t)
 	w := e.Writer()
 	admin := e.AddAdmin("openapi-admin", "correct-horse-battery")
