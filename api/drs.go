@@ -98,7 +98,7 @@ func serviceID(host string) string {
 // size count DRS objects only (what GET objects lists; blank records and
 // records without a DRS-typed URL are not objects), under the caller's
 // discovery context: a count of records the caller may not see would leak
-// their existence. With DRSServiceInfo12 it answers the DRS 1.2 shape
+// their existence. In DRS 1.2 mode it answers the DRS 1.2 shape
 // (type.version 1.2.0, no drs block).
 func (s *Server) drsServiceInfo(c echo.Context) error {
 	host := s.drsHost(c)
@@ -114,7 +114,7 @@ func (s *Server) drsServiceInfo(c echo.Context) error {
 		Organization: serviceOrg{Name: host, URL: "https://" + host},
 		Version:      version,
 	}
-	if s.cfg.DRSServiceInfo12 {
+	if s.cfg.DRS12 {
 		info.Type.Version = "1.2.0"
 		return c.JSON(http.StatusOK, info)
 	}

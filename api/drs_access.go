@@ -2,7 +2,9 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"sort"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -14,18 +16,19 @@ import (
 
 // Discovery is not access (SPEC §4). The access endpoints first resolve the
 // record through the caller's discovery context, exactly like every other
-// read, and then require read-storage on EVERY authz path of the record.
-// They return the stored URL as-is: this service does not sign URLs.
+// read, and then require read-storage on EVERY authz path of the record,
+// for every caller, anonymous ones included (through the policy service's
+// anonymous grants: open-access data). The URL comes from the storage
+// configuration (package signing): signed for a configured bucket, as
+// stored for a public location. It is a credential: answers carry
+// Cache-Control: no-store and the URL is never logged.
 
 // canReadStorage asks the policy service whether caller holds read-storage
-// on every path of authz. A basic-auth admin may; empty authz is admin-only;
-// anonymous callers never may. Policy failures are errors (fail closed).
+// on every path of authz. A basic-auth admin may; empty authz is
+// admin-only (so never anonymous). Policy failures are errors (fail closed).
 func (s *Server) canReadStorage(ctx context.Context, caller policy.Caller, authz []string) (bool, error) {
 	if caller.BasicAdmin {
 		return true, nil
-	}
-	if caller.Anonymous() {
-		return false, nil
 	}
 	if len(authz) == 0 {
 		return s.isAdmin(ctx, caller)
@@ -45,12 +48,29 @@ func (s *Server) canReadStorage(ctx context.Context, caller policy.Caller, authz
 	return ok, nil
 }
 
+// accessDenied is the error of a caller who may not fetch: anonymous → 401
+// (with a Bearer challenge: a token may help), authenticated → 403.
+func accessDenied(caller policy.Caller) error {
+	if caller.Anonymous() {
+		return errf("%w: read-storage denied to an anonymous caller", indexd.ErrUnauthenticated)
+	}
+	return errf("%w: read-storage denied", indexd.ErrForbidden)
+}
+
+// noStore marks an answer that may carry a signed URL as uncacheable.
+func noStore(c echo.Context) {
+	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+}
+
 // drsAccess serves GET/POST objects/{object_id}/access/{access_id}.
-// Order: a credential is required (401) → the record must be visible
-// (403/404 as for any read) and a DRS object → read-storage on every authz
-// path (403; 503 when the policy service fails) → the access id must name
-// one of the object's access methods (404).
+// Order: the record must be visible (403/404 as for any read; an anonymous
+// caller who cannot see it gets 401 instead of 403) and a DRS object →
+// read-storage on every authz path (anonymous 401, else 403; 503 when the
+// policy service fails) → the access id must name one of the object's
+// access methods (404) → the storage configuration makes the URL (404
+// naming why when it cannot; 503 when signing fails).
 func (s *Server) drsAccess(c echo.Context, t drsTarget, post bool) error {
+	noStore(c)
 	if post {
 		var body struct {
 			Passports []string `json:"passports"`
@@ -63,11 +83,12 @@ func (s *Server) drsAccess(c echo.Context, t drsTarget, post bool) error {
 		}
 	}
 	caller := callerOf(c)
-	if caller.Anonymous() {
-		return errf("%w: access needs a credential", indexd.ErrUnauthenticated)
-	}
 	rec, err := s.drsRecord(c, t.ID)
 	if err != nil {
+		if caller.Anonymous() && errors.Is(err, indexd.ErrNotVisible) {
+			// 401 with a challenge (404 under hide_existence: statusOf).
+			return errf("%w: %w", indexd.ErrUnauthenticated, err)
+		}
 		return err
 	}
 	ok, err := s.canReadStorage(c.Request().Context(), caller, rec.Authz)
@@ -75,11 +96,15 @@ func (s *Server) drsAccess(c echo.Context, t drsTarget, post bool) error {
 		return err
 	}
 	if !ok {
-		return errf("%w: read-storage denied", indexd.ErrForbidden)
+		return accessDenied(caller)
 	}
 	for _, m := range drsMethods(rec.URLs) {
 		if m.AccessID == t.AccessID {
-			return c.JSON(http.StatusOK, drsAccessURL{URL: m.url})
+			u, err := s.cfg.Storage.AccessURL(c.Request().Context(), m.url)
+			if err != nil {
+				return err
+			}
+			return c.JSON(http.StatusOK, drsAccessURL{URL: u})
 		}
 	}
 	return indexd.Errorf(indexd.ErrNotFound, "object has no access method %q", t.AccessID)
@@ -103,17 +128,30 @@ type bulkAccessURL struct {
 }
 
 type drsBulkAccessBody struct {
-	Summary    bulkSummary       `json:"summary"`
-	Resolved   []bulkAccessURL   `json:"resolved_drs_object_access_urls"`
-	Unresolved []unresolvedGroup `json:"unresolved_drs_objects"`
+	Summary    bulkSummary        `json:"summary"`
+	Resolved   []bulkAccessURL    `json:"resolved_drs_object_access_urls"`
+	Unresolved []unresolvedAccess `json:"unresolved_drs_objects"`
+}
+
+// unresolvedAccess is one unresolved object of a bulk access request: the
+// DRS unresolved entry (error_code, object_ids with the one object id)
+// plus the access ids that failed.
+type unresolvedAccess struct {
+	ErrorCode int      `json:"error_code"`
+	ObjectIDs []string `json:"object_ids"`
+	AccessIDs []string `json:"access_ids"`
 }
 
 // drsBulkAccess serves POST /objects/access. Counting is per requested
 // (object id, access id) pair. Per object: malformed id → 400; missing,
-// invisible or blank → 404 (alike); read-storage denied → 403; unknown
-// access id → 404. Anonymous callers get 401 for the whole request; a policy
-// failure fails the whole request closed (503).
+// invisible or blank → 404 (alike); read-storage denied → 401 for an
+// anonymous caller, else 403; an unknown access id, or a location no URL
+// can be made for → 404. An object with any failing access id is
+// unresolved as a whole (listed once, with the access ids that failed) and
+// none of its URLs are answered: an object is never both resolved and
+// unresolved. A policy or signing failure fails the whole request (503).
 func (s *Server) drsBulkAccess(c echo.Context) error {
+	noStore(c)
 	var body bulkAccessBody
 	if err := decodeJSON(c, &body); err != nil {
 		return err
@@ -121,10 +159,6 @@ func (s *Server) drsBulkAccess(c echo.Context) error {
 	items, err := body.items(s.cfg.DRSMaxBulk)
 	if err != nil {
 		return err
-	}
-	caller := callerOf(c)
-	if caller.Anonymous() {
-		return errf("%w: access needs a credential", indexd.ErrUnauthenticated)
 	}
 	dc, err := s.discoveryContext(c)
 	if err != nil {
@@ -139,7 +173,7 @@ func (s *Server) drsBulkAccess(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.finishBulkAccess(c, caller, items, found, unresolvedIDs)
+	return s.finishBulkAccess(c, callerOf(c), items, found, unresolvedIDs)
 }
 
 // items checks a decoded bulk access body against maxBulk
@@ -171,8 +205,28 @@ func (body *bulkAccessBody) items(maxBulk int) ([]bulkAccessItem, error) {
 	return items, nil
 }
 
+// mergeItems merges the entries of one object id (a request may name it
+// more than once) into its distinct access ids, in request order.
+func mergeItems(items []bulkAccessItem) (order []string, accessIDs map[string][]string) {
+	accessIDs = map[string][]string{}
+	seen := map[string]map[string]bool{}
+	for _, it := range items {
+		if seen[it.ObjectID] == nil {
+			seen[it.ObjectID] = map[string]bool{}
+			order = append(order, it.ObjectID)
+		}
+		for _, a := range it.AccessIDs {
+			if !seen[it.ObjectID][a] {
+				seen[it.ObjectID][a] = true
+				accessIDs[it.ObjectID] = append(accessIDs[it.ObjectID], a)
+			}
+		}
+	}
+	return order, accessIDs
+}
+
 // finishBulkAccess authorizes each resolved object (one policy question per
-// distinct authz set) and collects the URLs.
+// distinct authz set) and makes its URLs.
 func (s *Server) finishBulkAccess(c echo.Context, caller policy.Caller, items []bulkAccessItem, found map[string]*indexd.Record, pre unresolvedSet) error {
 	ctx := c.Request().Context()
 	codeOf := map[string]int{}
@@ -181,26 +235,25 @@ func (s *Server) finishBulkAccess(c echo.Context, caller policy.Caller, items []
 			codeOf[id] = code
 		}
 	}
-	decisions := map[string]bool{}
-	out := drsBulkAccessBody{Resolved: []bulkAccessURL{}}
-	unresolved := unresolvedSet{}
-	listed := map[int]map[string]bool{}
-	requested, missed := 0, 0
-	miss := func(code int, id string, n int) {
-		missed += n
-		if listed[code] == nil {
-			listed[code] = map[string]bool{}
-		}
-		if !listed[code][id] {
-			listed[code][id] = true
-			unresolved.add(code, id)
-		}
+	denied := http.StatusForbidden
+	if caller.Anonymous() {
+		denied = http.StatusUnauthorized
 	}
-	for _, it := range items {
-		requested += len(it.AccessIDs)
-		rec, ok := found[it.ObjectID]
+	order, accessIDs := mergeItems(items)
+	decisions := map[string]bool{}
+	out := drsBulkAccessBody{Resolved: []bulkAccessURL{}, Unresolved: []unresolvedAccess{}}
+	requested := 0
+	for _, id := range order {
+		requested += len(accessIDs[id])
+	}
+	for _, id := range order {
+		accs := accessIDs[id]
+		fail := func(code int, failed []string) {
+			out.Unresolved = append(out.Unresolved, unresolvedAccess{ErrorCode: code, ObjectIDs: []string{id}, AccessIDs: failed})
+		}
+		rec, ok := found[id]
 		if !ok {
-			miss(codeOf[it.ObjectID], it.ObjectID, len(it.AccessIDs))
+			fail(codeOf[id], accs)
 			continue
 		}
 		key := strings.Join(discovery.CanonicalSet(rec.Authz), "\x00")
@@ -213,26 +266,41 @@ func (s *Server) finishBulkAccess(c echo.Context, caller policy.Caller, items []
 			decisions[key] = allowed
 		}
 		if !allowed {
-			miss(http.StatusForbidden, it.ObjectID, len(it.AccessIDs))
+			fail(denied, accs)
 			continue
 		}
 		methods := drsMethods(rec.URLs)
-		for _, acc := range it.AccessIDs {
-			url := ""
+		var urls []bulkAccessURL
+		var failed []string
+		for _, acc := range accs {
+			stored := ""
 			for _, m := range methods {
 				if m.AccessID == acc {
-					url = m.url
+					stored = m.url
 					break
 				}
 			}
-			if url == "" {
-				miss(http.StatusNotFound, it.ObjectID, 1)
+			if stored == "" {
+				failed = append(failed, acc)
 				continue
 			}
-			out.Resolved = append(out.Resolved, bulkAccessURL{DrsObjectID: rec.DID, DrsAccessID: acc, URL: url})
+			u, err := s.cfg.Storage.AccessURL(ctx, stored)
+			if errors.Is(err, indexd.ErrNotFound) {
+				failed = append(failed, acc)
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			urls = append(urls, bulkAccessURL{DrsObjectID: rec.DID, DrsAccessID: acc, URL: u})
 		}
+		if len(failed) > 0 {
+			fail(http.StatusNotFound, failed)
+			continue
+		}
+		out.Resolved = append(out.Resolved, urls...)
 	}
-	out.Unresolved = unresolved.list()
-	out.Summary = bulkSummary{Requested: requested, Resolved: len(out.Resolved), Unresolved: missed}
+	sort.SliceStable(out.Unresolved, func(i, j int) bool { return out.Unresolved[i].ErrorCode < out.Unresolved[j].ErrorCode })
+	out.Summary = bulkSummary{Requested: requested, Resolved: len(out.Resolved), Unresolved: requested - len(out.Resolved)}
 	return c.JSON(http.StatusOK, out)
 }

@@ -176,6 +176,11 @@ func (s *Server) toDRS(r *indexd.Record, host string) drsObject {
 		am := m.drsAccessMethod
 		am.Cloud, am.Region, am.Available = drsLocation(m.url, urlsMetadata[m.url])
 		am.Authorizations = auth
+		if s.cfg.DRS12 {
+			// DRS 1.2.0 AccessMethod: type, access_url, access_id, region;
+			// the compliance suite refuses any other field.
+			am.Cloud, am.Available, am.Authorizations = "", nil, nil
+		}
 		o.AccessMethods = append(o.AccessMethods, am)
 	}
 	return o

@@ -24,6 +24,9 @@ func (s *Server) statusOf(err error) (int, string) {
 		if s.cfg.HideExistence {
 			return http.StatusNotFound, msgNotFound
 		}
+		if errors.Is(err, indexd.ErrUnauthenticated) {
+			return http.StatusUnauthorized, "unauthorized" // an anonymous caller: a token may help
+		}
 		return http.StatusForbidden, "forbidden"
 	case errors.Is(err, indexd.ErrNotFound):
 		if m := indexd.Message(err); m != "" {
@@ -86,6 +89,9 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	default:
 		log.Debug("request rejected", "err", err)
 	}
+	if code == http.StatusUnauthorized {
+		setChallenge(c)
+	}
 	var body any = map[string]string{"error": msg}
 	if isDRS(c.Request().URL.Path) {
 		body = drsError{Msg: msg, StatusCode: code}
@@ -100,6 +106,16 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	if werr := c.JSON(code, body); werr != nil {
 		log.Warn("write error response", "err", werr)
 	}
+}
+
+// setChallenge sets the RFC 6750 challenge of a 401, so that clients
+// prompt for a bearer token; a request that sent one is told it is invalid.
+func setChallenge(c echo.Context) {
+	challenge := `Bearer realm="indexd"`
+	if strings.HasPrefix(strings.ToLower(c.Request().Header.Get(echo.HeaderAuthorization)), "bearer ") {
+		challenge += `, error="invalid_token"`
+	}
+	c.Response().Header().Set(echo.HeaderWWWAuthenticate, challenge)
 }
 
 type drsError struct {

@@ -21,6 +21,7 @@ import (
 	"github.com/datacommons/indexd/explain"
 	"github.com/datacommons/indexd/identity"
 	"github.com/datacommons/indexd/policy"
+	"github.com/datacommons/indexd/signing"
 )
 
 // Config is the HTTP layer's configuration.
@@ -47,8 +48,10 @@ type Config struct {
 	// DRSMaxBulk is drs.maxBulkRequestLength; it must be positive (New
 	// fails otherwise; internal/app defaults it to 1000).
 	DRSMaxBulk int
-	// DRSServiceInfo12 answers a DRS 1.2-shaped service-info.
-	DRSServiceInfo12 bool
+	// DRS12 serves strict DRS 1.2.0 answers (INDEXD_DRS_VERSION=1.2): the
+	// 1.2 service-info, and objects and access methods without the 1.3+
+	// fields (cloud, available, authorizations). Default: DRS 1.5.
+	DRS12 bool
 	// DRSBearerIssuers are advertised as bearer_auth_issuers in DRS
 	// Authorizations (the configured token issuer, if any).
 	DRSBearerIssuers []string
@@ -57,6 +60,18 @@ type Config struct {
 	// PasswordCost is the bcrypt cost of new admin passwords
 	// (identity.BcryptCost when 0; only tests lower it).
 	PasswordCost int
+	// Storage turns a stored location into the URL the access routes
+	// answer (package signing); nil refuses every bucket location.
+	Storage AccessStorage
+}
+
+// AccessStorage answers the URL a client fetches an object's bytes from:
+// signed for a configured bucket, as stored for a public location; an
+// error of kind indexd.ErrNotFound (with a message saying why) when it
+// cannot make one, indexd.ErrUnavailable when signing fails. The URL is a
+// credential: never logged, never cached across callers.
+type AccessStorage interface {
+	AccessURL(ctx context.Context, stored string) (string, error)
 }
 
 // Server is the HTTP API. Build it with New.
@@ -152,6 +167,9 @@ func New(cfg Config, store Store, pol policy.Service, authn Authenticator, setti
 	}
 	if log == nil {
 		log = slog.Default()
+	}
+	if cfg.Storage == nil {
+		cfg.Storage = signing.Refusing()
 	}
 	s := &Server{cfg: cfg, store: store, policy: pol, authn: authn, settings: settings, log: log}
 	s.explainer = &explain.Explainer{Store: store, Policy: pol, Candidates: s.candidates}

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"github.com/datacommons/indexd/signing"
+
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -59,6 +61,11 @@ func (s *testStack) server(cfg Config, st discovery.Settings) (*Server, *Setting
 	holder := NewSettingsHolder(st)
 	if cfg.DRSMaxBulk == 0 {
 		cfg.DRSMaxBulk = 1000
+	}
+	if cfg.Storage == nil {
+		// These tests check the routes' rules with the stored URLs;
+		// signing is tested in package signing and the integration tests.
+		cfg.Storage = signing.Passthrough()
 	}
 	srv, err := New(cfg, s.store, s.policy, s.authn, holder, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {

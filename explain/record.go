@@ -212,14 +212,13 @@ func sameSettings(a, b discovery.Settings) bool {
 }
 
 // access is the DRS access verdict (SPEC §4, api.canReadStorage): the
-// record must be visible; anonymous callers never get access URLs; empty
-// authz needs an admin; otherwise read-storage on every path.
+// record must be visible; empty authz needs an admin; otherwise
+// read-storage on every path — for anonymous callers too, through the
+// anonymous grants (open data).
 func access(c *caller, subj Subject, visible bool, paths, uncovered []string) Verdict {
 	switch {
 	case !visible:
 		return Verdict{false, "the record is not visible to the caller (access resolves the record like any read first)"}
-	case subj.Anonymous:
-		return Verdict{false, "anonymous callers never receive access URLs"}
 	case len(paths) == 0:
 		if c.isAdmin() {
 			return Verdict{true, "empty authz: the caller is an admin (admin on " + policy.AdminResource + ")"}
@@ -298,7 +297,7 @@ func wouldChange(x *Explanation, st discovery.Settings, visibleFiltering bool, u
 		out = append(out, readOn(uncoveredRead)+" would make it visible", "read on "+globals+" would make it visible",
 			"are_records_discoverable=true would make it visible")
 	}
-	if x.Visible && !x.DRSAccess.Allowed && !x.Subject.Anonymous && len(x.Paths) > 0 && len(uncoveredStorage) > 0 {
+	if x.Visible && !x.DRSAccess.Allowed && len(x.Paths) > 0 && len(uncoveredStorage) > 0 {
 		verb := "a grant"
 		if len(uncoveredStorage) > 1 {
 			verb = "grants"

@@ -74,10 +74,13 @@ func (w *drsWorld) auth(class string) string {
 func withDRS(f func(*app.Config)) Option { return Option(f) }
 
 // startDRS starts a service with discovery filtering on (global discovery
-// path /global) and the fixture.
+// path /global) and the fixture. Its storage configuration has no bucket
+// and passes locations through as stored (unless an option replaces it),
+// so these tests see the stored URLs; signing is tested in
+// drs_signing_test.go and the access matrix.
 func startDRS(t *testing.T, opts ...Option) *drsWorld {
 	t.Helper()
-	e := Start(t, append([]Option{WithFiltering(globalPath)}, opts...)...)
+	e := Start(t, append([]Option{WithFiltering(globalPath), WithStorage(t, "unsigned: passthrough\n")}, opts...)...)
 	w := &drsWorld{Checked: e.Checked(t), t: t}
 	writer := e.Writer()
 	set := func(name string, grants map[string][]string) string {
@@ -505,6 +508,12 @@ func TestDRSHideExistence(t *testing.T) {
 		t.Errorf("invisible %s vs missing %s", inv.Body, miss.Body)
 	}
 	drsErr(t, w.Do(http.MethodGet, tplAccess, objPath(recB)+"/access/gs", w.proj, nil), 404)
+	// An anonymous caller who cannot see the record: the same 404, not 401.
+	anon := w.Do(http.MethodGet, tplAccess, objPath(recB)+"/access/gs", "", nil)
+	drsErr(t, anon, 404)
+	if string(anon.Body) != string(miss.Body) || anon.Header.Get("WWW-Authenticate") != "" {
+		t.Errorf("anonymous access to an invisible record under hide_existence: %s %v", anon.Body, anon.Header)
+	}
 	invOpt := w.Do(http.MethodOptions, tplObject, objPath(recB), w.proj, nil)
 	drsErr(t, invOpt, 404)
 	if string(invOpt.Body) != string(w.Do(http.MethodOptions, tplObject, objPath("dg.TEST/zz-1"), w.proj, nil).Body) {
@@ -629,40 +638,64 @@ func TestDRSBulkAccess(t *testing.T) {
 		Unresolved []struct {
 			ErrorCode int      `json:"error_code"`
 			ObjectIDs []string `json:"object_ids"`
+			AccessIDs []string `json:"access_ids"`
 		} `json:"unresolved_drs_objects"`
 	}
+	// codes lists each unresolved entry as code:object:access ids.
 	codes := func(r reply) string {
 		var parts []string
 		for _, u := range r.Unresolved {
-			parts = append(parts, fmt.Sprintf("%d:%s", u.ErrorCode, strings.Join(u.ObjectIDs, ",")))
+			parts = append(parts, fmt.Sprintf("%d:%s:%s", u.ErrorCode, strings.Join(u.ObjectIDs, ","), strings.Join(u.AccessIDs, ",")))
 		}
 		return strings.Join(parts, " ")
 	}
-	// The read-storage holder (filtering on): recA resolves except "nope";
-	// recB is visible but without read-storage → 403; missing → 404.
+	// The read-storage holder (filtering on): recA fails as a whole on
+	// "nope" (its s3 and https URLs are not given: an object is never both
+	// resolved and unresolved); recB is visible without read-storage → 403;
+	// missing → 404. Every entry names the object and the access ids.
 	var r reply
 	w.Do(http.MethodPost, tplBulkAccess, tplBulkAccess, w.storage, body).MustStatus(t, 200).JSON(t, &r)
-	if len(r.Resolved) != 2 || r.Resolved[0].URL != "s3://bkt/a-1" || r.Resolved[1].DrsAccessID != "https" {
+	if len(r.Resolved) != 0 {
 		t.Errorf("resolved %+v", r.Resolved)
 	}
-	if got := codes(r); got != "403:dg.TEST/b-1 404:dg.TEST/a-1,dg.TEST/missing" {
+	if got := codes(r); got != "403:dg.TEST/b-1:gs 404:dg.TEST/a-1:nope 404:dg.TEST/missing:s3" {
 		t.Errorf("unresolved %s", got)
 	}
-	if r.Summary.Requested != 5 || r.Summary.Resolved != 2 || r.Summary.Unresolved != 3 {
+	if r.Summary.Requested != 5 || r.Summary.Resolved != 0 || r.Summary.Unresolved != 5 {
+		t.Errorf("summary %+v", r.Summary)
+	}
+	// Without the bad access id recA resolves; a duplicate entry counts once.
+	good := map[string]any{"bulk_object_access_ids": []map[string]any{
+		{"bulk_object_id": recA, "bulk_access_ids": []string{"s3", "https"}},
+		{"bulk_object_id": recA, "bulk_access_ids": []string{"https"}},
+		{"bulk_object_id": recB, "bulk_access_ids": []string{"gs"}},
+	}}
+	r = reply{}
+	w.Do(http.MethodPost, tplBulkAccess, tplBulkAccess, w.storage, good).MustStatus(t, 200).JSON(t, &r)
+	if len(r.Resolved) != 2 || r.Resolved[0].URL != "s3://bkt/a-1" || r.Resolved[1].DrsAccessID != "https" || codes(r) != "403:dg.TEST/b-1:gs" {
+		t.Errorf("resolved %+v unresolved %s", r.Resolved, codes(r))
+	}
+	if r.Summary.Requested != 3 || r.Summary.Resolved != 2 || r.Summary.Unresolved != 1 {
 		t.Errorf("summary %+v", r.Summary)
 	}
 	// A reader who cannot see recB gets 404 for it, like a missing id.
 	r = reply{}
 	w.Do(http.MethodPost, tplBulkAccess, tplBulkAccess, w.proj, body).MustStatus(t, 200).JSON(t, &r)
-	if got := codes(r); got != "403:dg.TEST/a-1 404:dg.TEST/b-1,dg.TEST/missing" || len(r.Resolved) != 0 {
+	if got := codes(r); got != "403:dg.TEST/a-1:s3,https,nope 404:dg.TEST/b-1:gs 404:dg.TEST/missing:s3" || len(r.Resolved) != 0 {
 		t.Errorf("reader: %s %+v", got, r.Resolved)
 	}
 	r = reply{}
-	w.Do(http.MethodPost, tplBulkAccess, tplBulkAccess, w.adminAuth(), body).MustStatus(t, 200).JSON(t, &r)
+	w.Do(http.MethodPost, tplBulkAccess, tplBulkAccess, w.adminAuth(), good).MustStatus(t, 200).JSON(t, &r)
 	if len(r.Resolved) != 3 {
 		t.Errorf("admin: %+v", r)
 	}
-	drsErr(t, w.Do(http.MethodPost, tplBulkAccess, tplBulkAccess, "", body), 401)
+	// Anonymous (no anonymous grants here): each object is unresolved, 404
+	// where it is invisible, never a URL.
+	r = reply{}
+	w.Do(http.MethodPost, tplBulkAccess, tplBulkAccess, "", good).MustStatus(t, 200).JSON(t, &r)
+	if got := codes(r); got != "404:dg.TEST/a-1:s3,https 404:dg.TEST/b-1:gs" || len(r.Resolved) != 0 {
+		t.Errorf("anonymous: %s %+v", got, r.Resolved)
+	}
 	drsErr(t, w.Do(http.MethodPost, tplBulkAccess, tplBulkAccess, w.invalid, body), 401)
 	big := map[string]any{"bulk_object_access_ids": []map[string]any{{"bulk_object_id": recA, "bulk_access_ids": []string{"a", "b", "c", "d", "e", "f"}}}}
 	drsErr(t, w.Do(http.MethodPost, tplBulkAccess, tplBulkAccess, w.storage, big), 413)
@@ -994,7 +1027,7 @@ func TestDRSConformance(t *testing.T) {
 
 	// DRS 1.2-shaped service-info.
 	official12 := officialDRS(t, "1.2.0")
-	e12 := Start(t, withDRS(func(c *app.Config) { c.DRSServiceInfo12 = true }))
+	e12 := Start(t, withDRS(func(c *app.Config) { c.DRSVersion = "1.2" }))
 	c12 := e12.Checked(t)
 	r := c12.Do(http.MethodGet, tplInfo, tplInfo, "", nil).MustStatus(t, 200)
 	if err := validateOfficial(official12, http.MethodGet, "/service-info", r); err != nil {

@@ -26,8 +26,10 @@ type azReq struct {
 	method, path string
 	body         any
 	drs          bool
-	// needsCredential: anonymous callers get 401 before any policy call.
-	needsCredential bool
+	// needsStorage: an access route, which asks the policy service for
+	// read-storage for every caller (anonymous ones included, SPEC §4),
+	// even while records are discoverable.
+	needsStorage bool
 	// missing: the request names no existing record.
 	missing bool
 }
@@ -120,7 +122,7 @@ func TestAuthzFaultsFailClosed(t *testing.T) {
 			azReq{method: "POST", path: "/ga4gh/drs/v1/objects/ft-a", drs: true},
 			azReq{method: "OPTIONS", path: "/ga4gh/drs/v1/objects/ft-a", drs: true},
 			azReq{method: "GET", path: "/ga4gh/drs/v1/objects/ft-missing", drs: true, missing: true},
-			azReq{method: "GET", path: "/ga4gh/drs/v1/objects/ft-a/access/s3", drs: true, needsCredential: true},
+			azReq{method: "GET", path: "/ga4gh/drs/v1/objects/ft-a/access/s3", drs: true, needsStorage: true},
 		)
 	}
 	if soak {
@@ -137,8 +139,8 @@ func TestAuthzFaultsFailClosed(t *testing.T) {
 			azReq{method: "GET", path: "/index/ft-empty"},
 			azReq{method: "GET", path: "/ga4gh/drs/v1/objects?limit=2&authz=" + url.QueryEscape(pA), drs: true},
 			azReq{method: "GET", path: "/ga4gh/drs/v1/objects/ft-other", drs: true},
-			azReq{method: "POST", path: "/ga4gh/drs/v1/objects/ft-a/access/s3", drs: true, needsCredential: true},
-			azReq{method: "POST", path: "/ga4gh/drs/v1/objects/access", body: map[string]any{"bulk_object_access_ids": []map[string]any{{"bulk_object_id": "ft-a", "bulk_access_ids": []string{"s3"}}}}, drs: true, needsCredential: true},
+			azReq{method: "POST", path: "/ga4gh/drs/v1/objects/ft-a/access/s3", drs: true, needsStorage: true},
+			azReq{method: "POST", path: "/ga4gh/drs/v1/objects/access", body: map[string]any{"bulk_object_access_ids": []map[string]any{{"bulk_object_id": "ft-a", "bulk_access_ids": []string{"s3"}}}}, drs: true, needsStorage: true},
 		)
 	}
 	var writes []azReq
@@ -186,9 +188,6 @@ func TestAuthzFaultsFailClosed(t *testing.T) {
 		t.Helper()
 		failedClosed++
 		status := http.StatusServiceUnavailable
-		if anonymous && q.needsCredential {
-			status = http.StatusUnauthorized
-		}
 		want := azErrBody(q.drs, status)
 		if r.Status != status || !azSameBody(r.Body, want) {
 			t.Errorf("%s %s %s: %d %s, want %d %s", label, q.method, q.path, r.Status, azTrunc(r.Body), status, want)
@@ -303,7 +302,7 @@ func TestAuthzFaultsFailClosed(t *testing.T) {
 				if q.missing {
 					wantStatus = 404
 				}
-				if q.needsCredential {
+				if q.needsStorage {
 					continue // access needs read-storage, a policy decision (SPEC §4)
 				}
 				if r.Status != wantStatus {

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -57,16 +58,34 @@ func testLogger() *slog.Logger {
 func Start(t testing.TB, opts ...Option) *Env {
 	t.Helper()
 	pol := policytest.New(t)
-	return start(t, testdb.NewDatabase(t), pol, opts...)
+	return start(t, testdb.NewDatabase(t), pol, testLogger(), opts...)
+}
+
+// StartLogged is Start with the service's log (every level) written to w.
+func StartLogged(t testing.TB, w io.Writer, opts ...Option) *Env {
+	t.Helper()
+	pol := policytest.New(t)
+	log := slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return start(t, testdb.NewDatabase(t), pol, log, opts...)
 }
 
 // StartAnother runs a second instance against the same database and policy.
 func (e *Env) StartAnother(t testing.TB, opts ...Option) *Env {
 	t.Helper()
-	return start(t, e.DBURL, e.Policy, opts...)
+	return start(t, e.DBURL, e.Policy, testLogger(), opts...)
 }
 
-func start(t testing.TB, dbURL string, pol *policytest.Server, opts ...Option) *Env {
+// WithStorage writes yaml as the storage configuration file
+// (INDEXD_STORAGE_CONFIG).
+func WithStorage(t testing.TB, yaml string) Option {
+	p := filepath.Join(t.TempDir(), "storage.yaml")
+	if err := os.WriteFile(p, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return func(c *app.Config) { c.StorageConfig = p }
+}
+
+func start(t testing.TB, dbURL string, pol *policytest.Server, log *slog.Logger, opts ...Option) *Env {
 	t.Helper()
 	cfg := app.Defaults()
 	cfg.DatabaseURL = dbURL
@@ -83,7 +102,7 @@ func start(t testing.TB, dbURL string, pol *policytest.Server, opts ...Option) *
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	a, err := app.New(ctx, cfg, testLogger())
+	a, err := app.New(ctx, cfg, log)
 	if err != nil {
 		t.Fatalf("start service: %v", err)
 	}

@@ -140,7 +140,7 @@ func TestPostgresRestartUnderWriteLoad(t *testing.T) {
 		t.Fatalf("private PostgreSQL (install the postgresql package): %v", err)
 	}
 	t.Cleanup(pg.Close)
-	e := start(t, pg.URL(), policytest.New(t), func(c *app.Config) {
+	e := start(t, pg.URL(), policytest.New(t), testLogger(), func(c *app.Config) {
 		c.MigrateOnStart = true
 		c.QueryTimeout = 3 * time.Second
 	})

@@ -78,6 +78,11 @@ func cmdRun(ctx context.Context, stdout io.Writer, getenv func(string) string) e
 	if err != nil {
 		return err
 	}
+	objects, err := demoStorage(ctx, state, &cfg, getenv, log)
+	if err != nil {
+		return err
+	}
+	defer objects.Close()
 	cfg.DatabaseURL, cfg.MigrateOnStart = dbURL, true
 	cfg.PolicyFile, cfg.ArboristURL, cfg.SigningKey = policyPath, "", key
 	if getenv("INDEXD_ARE_RECORDS_DISCOVERABLE") == "" {
@@ -121,8 +126,8 @@ try:
   curl -s -H "Authorization: Bearer $BOB_TOKEN" %[1]s/index     # bob: programs/p2
   curl -s -H "Authorization: Bearer $ALICE_TOKEN" %[1]s/ga4gh/drs/v1/objects/dg.DEMO/00000000-0000-4000-8000-000000000001
   curl -s -H "Authorization: Bearer $ADMIN_TOKEN" %[1]s/admin/discovery
-
-`, base)
+%[2]s
+`, base, demoDownloads(base))
 	log.Info("serving", "addr", l.Addr().String())
 	return a.Serve(ctx, l)
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/datacommons/indexd/api"
@@ -16,6 +17,7 @@ import (
 	"github.com/datacommons/indexd/openapi"
 	"github.com/datacommons/indexd/policy"
 	"github.com/datacommons/indexd/repository"
+	"github.com/datacommons/indexd/signing"
 )
 
 // Version is set at build time (-ldflags "-X .../internal/app.Version=...").
@@ -31,6 +33,8 @@ type App struct {
 	Policy   *policy.Cached
 	Server   *api.Server
 	Settings *api.SettingsHolder
+	// Storage signs access URLs (INDEXD_STORAGE_CONFIG).
+	Storage  *signing.Storage
 	log      *slog.Logger
 	authn    *identity.Authenticator
 	stop     context.CancelFunc
@@ -72,6 +76,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return fail(err)
 	}
 	a.Policy = policy.NewCached(backend, cfg.PolicyCacheTTL)
+	if a.Storage, err = LoadStorage(ctx, cfg, log); err != nil {
+		return fail(err)
+	}
 	var admins identity.AdminStore // nil: basic authentication is off
 	if cfg.BasicAuth {
 		admins = store
@@ -87,8 +94,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		DefaultPrefix: cfg.DefaultPrefix, PrependPrefix: cfg.PrependPrefix, AddPrefixAlias: cfg.AddPrefixAlias,
 		HideExistence: cfg.HideExistence, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
 		Version: Version, Commit: Commit, Hostname: cfg.DRSHostname, DRSCompactPrefix: cfg.DRSCompactPrefix,
-		DRSMaxBulk: cfg.DRSMaxBulk, DRSServiceInfo12: cfg.DRSServiceInfo12, OpenAPI: openapi.Document,
-		DRSBearerIssuers: nonEmptyList(cfg.JWTIssuer), PasswordCost: cfg.PasswordCost,
+		DRSMaxBulk: cfg.DRSMaxBulk, DRS12: cfg.DRSVersion == "1.2", OpenAPI: openapi.Document,
+		DRSBearerIssuers: nonEmptyList(cfg.JWTIssuer), Storage: a.Storage, PasswordCost: cfg.PasswordCost,
 	}, store, a.Policy, a.authn, a.Settings, log)
 	if err != nil {
 		return fail(err)
@@ -137,6 +144,9 @@ func (a *App) Close() {
 	if a.authn != nil {
 		_ = a.authn.Close()
 	}
+	if a.Storage != nil {
+		a.Storage.Close()
+	}
 	if a.Store != nil {
 		a.Store.Close()
 	}
@@ -179,4 +189,15 @@ func (s loggingSink) logChange(old discovery.Settings) {
 		s.log.Info("discovery settings changed", "are_records_discoverable", cur.AreRecordsDiscoverable,
 			"global_discovery_authz", cur.GlobalDiscoveryAuthz, "version", cur.Version)
 	}
+}
+
+// LoadStorage reads the storage configuration (INDEXD_STORAGE_CONFIG) and
+// loads each bucket's credentials; any problem stops start-up naming the
+// variable. Credential variables are read from the process environment.
+func LoadStorage(ctx context.Context, cfg Config, log *slog.Logger) (*signing.Storage, error) {
+	st, err := signing.Load(ctx, cfg.StorageConfig, os.Getenv, log)
+	if err != nil {
+		return nil, fmt.Errorf("configuration: INDEXD_STORAGE_CONFIG %s: %w", cfg.StorageConfig, err)
+	}
+	return st, nil
 }

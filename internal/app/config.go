@@ -57,7 +57,14 @@ type Config struct {
 	DRSHostname      string
 	DRSCompactPrefix string
 	DRSMaxBulk       int
-	DRSServiceInfo12 bool
+	// DRSVersion is the DRS version served: "1.5" (default) or "1.2"
+	// (strict DRS 1.2.0 answers). INDEXD_DRS_SERVICE_INFO_1_2=true is an
+	// older spelling of "1.2".
+	DRSVersion string
+
+	// StorageConfig is the storage configuration file (buckets whose
+	// objects the access routes sign; package signing).
+	StorageConfig string
 
 	LogLevel  string
 	LogFormat string
@@ -76,6 +83,7 @@ func Defaults() Config {
 		RequestTimeout:  30 * time.Second,
 		BodyLimit:       "1M",
 		DRSMaxBulk:      1000,
+		DRSVersion:      "1.5",
 		LogLevel:        "info",
 		LogFormat:       "json",
 	}
@@ -160,7 +168,16 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	str("INDEXD_DRS_HOSTNAME", &c.DRSHostname)
 	str("INDEXD_DRS_COMPACT_PREFIX", &c.DRSCompactPrefix)
 	integer("INDEXD_DRS_MAX_BULK", &c.DRSMaxBulk)
-	boolean("INDEXD_DRS_SERVICE_INFO_1_2", &c.DRSServiceInfo12)
+	str("INDEXD_DRS_VERSION", &c.DRSVersion)
+	var info12 bool
+	boolean("INDEXD_DRS_SERVICE_INFO_1_2", &info12)
+	if info12 {
+		if v := getenv("INDEXD_DRS_VERSION"); v != "" && v != "1.2" {
+			errs = append(errs, fmt.Sprintf("INDEXD_DRS_SERVICE_INFO_1_2=true (an older spelling of INDEXD_DRS_VERSION=1.2) contradicts INDEXD_DRS_VERSION=%s", v))
+		}
+		c.DRSVersion = "1.2"
+	}
+	str("INDEXD_STORAGE_CONFIG", &c.StorageConfig)
 	str("INDEXD_LOG_LEVEL", &c.LogLevel)
 	str("INDEXD_LOG_FORMAT", &c.LogFormat)
 	if len(errs) > 0 {
@@ -182,6 +199,9 @@ func (c Config) Validate() error {
 	}
 	if c.DRSMaxBulk <= 0 {
 		return fmt.Errorf("configuration: INDEXD_DRS_MAX_BULK must be a positive integer (got %d)", c.DRSMaxBulk)
+	}
+	if c.DRSVersion != "1.5" && c.DRSVersion != "1.2" {
+		return fmt.Errorf("configuration: INDEXD_DRS_VERSION must be 1.5 or 1.2 (got %q)", c.DRSVersion)
 	}
 	for _, p := range c.InitialSettings.GlobalDiscoveryAuthz {
 		if !strings.HasPrefix(p, "/") {

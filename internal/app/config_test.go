@@ -75,3 +75,43 @@ func TestBasicAuthSwitch(t *testing.T) {
 		t.Errorf("malformed INDEXD_BASIC_AUTH: %v", err)
 	}
 }
+
+// TestDRSVersionConfig: INDEXD_DRS_VERSION is 1.5 or 1.2;
+// INDEXD_DRS_SERVICE_INFO_1_2=true is an older spelling of 1.2 and may not
+// contradict it.
+func TestDRSVersionConfig(t *testing.T) {
+	base := map[string]string{"INDEXD_DATABASE_URL": "postgres://x/y", "INDEXD_ARBORIST_URL": "http://arborist"}
+	for _, tc := range []struct {
+		env     map[string]string
+		want    string
+		errPart string
+	}{
+		{map[string]string{}, "1.5", ""},
+		{map[string]string{"INDEXD_DRS_VERSION": "1.2"}, "1.2", ""},
+		{map[string]string{"INDEXD_DRS_SERVICE_INFO_1_2": "true"}, "1.2", ""},
+		{map[string]string{"INDEXD_DRS_SERVICE_INFO_1_2": "true", "INDEXD_DRS_VERSION": "1.2"}, "1.2", ""},
+		{map[string]string{"INDEXD_DRS_SERVICE_INFO_1_2": "false"}, "1.5", ""},
+		{map[string]string{"INDEXD_DRS_SERVICE_INFO_1_2": "true", "INDEXD_DRS_VERSION": "1.5"}, "", "contradicts INDEXD_DRS_VERSION=1.5"},
+		{map[string]string{"INDEXD_DRS_VERSION": "1.3"}, "", "INDEXD_DRS_VERSION must be 1.5 or 1.2"},
+	} {
+		env := map[string]string{}
+		for k, v := range base {
+			env[k] = v
+		}
+		for k, v := range tc.env {
+			env[k] = v
+		}
+		c, err := FromEnv(func(k string) string { return env[k] })
+		if err == nil {
+			err = c.Validate()
+		}
+		switch {
+		case tc.errPart != "":
+			if err == nil || !strings.Contains(err.Error(), tc.errPart) {
+				t.Errorf("%v: %v, want %q", tc.env, err, tc.errPart)
+			}
+		case err != nil || c.DRSVersion != tc.want:
+			t.Errorf("%v: %q %v, want %s", tc.env, c.DRSVersion, err, tc.want)
+		}
+	}
+}

@@ -43,6 +43,9 @@ const DefaultDBURL = "postgres://postgres@127.0.0.1:5432/indexd_bench?sslmode=di
 type Config struct {
 	// N is the number of records (default 1,000,000).
 	N int
+	// storageConfig is the service's storage configuration (written by
+	// startService: the bench bucket, for the access route).
+	storageConfig string
 	// Duration is how long each scenario is measured (default 10 s), after
 	// a warm-up of a tenth of it (at most 2 s).
 	Duration time.Duration

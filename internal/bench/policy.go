@@ -116,6 +116,7 @@ var indexdActions = []map[string]string{
 	{"service": "indexd", "method": "read"},
 	{"service": "indexd", "method": "create"},
 	{"service": "indexd", "method": "update"},
+	{"service": "indexd", "method": "read-storage"},
 }
 
 func (p *PolicyServer) mapping(w http.ResponseWriter, r *http.Request) {
@@ -209,7 +210,7 @@ func (p *PolicyServer) request(w http.ResponseWriter, r *http.Request) {
 		if admin && req.Action.Service == "indexd" && m == "admin" && discovery.Covers(adminResource, req.Resource) {
 			continue
 		}
-		if req.Action.Service != "indexd" || (m != "read" && m != "create" && m != "update") {
+		if req.Action.Service != "indexd" || (m != "read" && m != "create" && m != "update" && m != "read-storage") {
 			ok = false
 			break
 		}

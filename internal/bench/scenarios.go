@@ -108,7 +108,8 @@ type visibility struct {
 func mappingOf(u *User) policy.Mapping {
 	m := policy.Mapping{}
 	for _, g := range u.Grants {
-		m[g] = []policy.Action{{Service: "indexd", Method: "read"}, {Service: "indexd", Method: "create"}, {Service: "indexd", Method: "update"}}
+		m[g] = []policy.Action{{Service: "indexd", Method: "read"}, {Service: "indexd", Method: "create"}, {Service: "indexd", Method: "update"},
+			{Service: "indexd", Method: "read-storage"}}
 	}
 	return m
 }
@@ -417,6 +418,13 @@ func (e *env) scenarios() []*scenario {
 	add(&scenario{Name: "POST /admin/discovery/preview (10 users, c=1)", User: UserAdmin, Want: 200, Kind: kindPreview, Optional: true, Concurrency: 1,
 		Make: func(ctx context.Context, w *worker) (*http.Request, error) {
 			return e.send(ctx, http.MethodPost, UserAdmin, "/admin/discovery/preview", previewBody)
+		}})
+
+	// The access route: visibility, read-storage (one uncached policy
+	// question) and a SigV4 signature for the bench bucket (benchStorage).
+	add(&scenario{Name: "DRS GET /objects/{id}/access/s3 (signed URL)", User: User10, Want: 200, Optional: true,
+		Make: func(ctx context.Context, w *worker) (*http.Request, error) {
+			return e.get(ctx, User10, "/ga4gh/drs/v1/objects/"+pick(w, e.visibleDIDs)+"/access/s3")
 		}})
 
 	blocks := max(e.cfg.N/nProjects, 1)

@@ -50,7 +50,27 @@ func serviceEnv(cfg Config, dbURL, policyURL, listen string) []string {
 	if cfg.DBConns > 0 {
 		env = append(env, "INDEXD_DB_MAX_CONNS="+strconv.Itoa(cfg.DBConns))
 	}
+	if cfg.storageConfig != "" {
+		env = append(env, "INDEXD_STORAGE_CONFIG="+cfg.storageConfig)
+	}
 	return env
+}
+
+// benchStorage writes a storage configuration naming the bench records'
+// bucket (s3://indexd-bench-data, static example keys: signing needs no
+// network, and no URL is ever fetched) and returns its path.
+func benchStorage() (string, error) {
+	dir, err := os.MkdirTemp("", "indexd-bench-storage-")
+	if err != nil {
+		return "", err
+	}
+	keys := dir + "/keys.yaml"
+	if err := os.WriteFile(keys, []byte("access_key_id: AKIAIOSFODNN7EXAMPLE\nsecret_access_key: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"), 0o600); err != nil {
+		return "", err
+	}
+	p := dir + "/storage.yaml"
+	cfg := "buckets:\n- {provider: s3, bucket: indexd-bench-data, region: us-east-1, credentials: {source: file, file: " + keys + "}}\n"
+	return p, os.WriteFile(p, []byte(cfg), 0o600)
 }
 
 func freePort() (string, error) {
@@ -63,6 +83,13 @@ func freePort() (string, error) {
 }
 
 func startService(ctx context.Context, cfg Config, dbURL, policyURL string) (*service, error) {
+	if cfg.storageConfig == "" {
+		p, err := benchStorage()
+		if err != nil {
+			return nil, fmt.Errorf("bench: storage configuration: %w", err)
+		}
+		cfg.storageConfig = p
+	}
 	if cfg.InProcess || cfg.ServiceBinary == "" {
 		return startInProcess(ctx, cfg, dbURL, policyURL)
 	}
@@ -114,6 +141,7 @@ func startInProcess(ctx context.Context, cfg Config, dbURL, policyURL string) (*
 	ac.PolicyCacheTTL = cfg.PolicyTTL
 	ac.SettingsPoll = time.Second
 	ac.MaxConns = int32(cfg.DBConns)
+	ac.StorageConfig = cfg.storageConfig
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(cfg.LogLevel))
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))

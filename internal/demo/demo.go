@@ -6,7 +6,9 @@ package demo
 
 import (
 	"context"
+	"crypto/md5"
 	_ "embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -24,25 +26,50 @@ var Users = []string{"alice", "bob", "admin"}
 
 func ptr[T any](v T) *T { return &v }
 
+// File is a demo file: its name in the demo bucket and its bytes.
+type File struct {
+	Name    string
+	Content []byte
+}
+
+// demoFiles are the demo records' files, in record order.
+var demoFiles = []struct{ name, authz string }{
+	{"p1-reads.bam", "/programs/p1/projects/a"},
+	{"p1-variants.vcf", "/programs/p1/projects/b"},
+	{"p2-reads.bam", "/programs/p2/projects/c"},
+	{"p2-notes.txt", "/programs/p2"},
+	{"p10-lookalike.txt", "/programs/p10"},
+	{"open-readme.txt", "/programs/open"},
+}
+
+// Files are the bytes the demo S3 serves (see StartStorage): a short text
+// per file, so `curl` of a signed URL prints it.
+func Files() []File {
+	out := make([]File, 0, len(demoFiles))
+	for _, f := range demoFiles {
+		out = append(out, File{Name: f.name, Content: []byte(fmt.Sprintf(
+			"indexd demo file %s (authz %s), downloaded through a signed URL\n", f.name, f.authz))})
+	}
+	return out
+}
+
 // Records are the demo records (fixed dids so the README's curls work).
+// Size and md5 are those of Files, which the demo S3 serves.
 func Records() []indexd.NewRecord {
-	rec := func(did, name, authz string, size int64, md5 string) indexd.NewRecord {
-		return indexd.NewRecord{
-			DID: did, Form: ptr(indexd.FormObject), Size: ptr(size), FileName: ptr(name),
-			Hashes: map[string]string{"md5": md5},
-			URLs:   []string{"s3://demo-bucket/" + name, "https://demo.example.org/files/" + name},
-			ACL:    []string{"*"}, Authz: []string{authz},
+	files := Files()
+	out := make([]indexd.NewRecord, 0, len(files))
+	for i, f := range files {
+		sum := md5.Sum(f.Content)
+		out = append(out, indexd.NewRecord{
+			DID:  fmt.Sprintf("dg.DEMO/00000000-0000-4000-8000-%012d", i+1),
+			Form: ptr(indexd.FormObject), Size: ptr(int64(len(f.Content))), FileName: ptr(f.Name),
+			Hashes: map[string]string{"md5": hex.EncodeToString(sum[:])},
+			URLs:   []string{"s3://" + Bucket + "/" + f.Name, "https://demo.example.org/files/" + f.Name},
+			ACL:    []string{"*"}, Authz: []string{demoFiles[i].authz},
 			Metadata: map[string]string{"demo": "true"},
-		}
+		})
 	}
-	return []indexd.NewRecord{
-		rec("dg.DEMO/00000000-0000-4000-8000-000000000001", "p1-reads.bam", "/programs/p1/projects/a", 1024, "0123456789abcdef0123456789abcdef"),
-		rec("dg.DEMO/00000000-0000-4000-8000-000000000002", "p1-variants.vcf", "/programs/p1/projects/b", 2048, "1123456789abcdef0123456789abcdef"),
-		rec("dg.DEMO/00000000-0000-4000-8000-000000000003", "p2-reads.bam", "/programs/p2/projects/c", 4096, "2123456789abcdef0123456789abcdef"),
-		rec("dg.DEMO/00000000-0000-4000-8000-000000000004", "p2-notes.txt", "/programs/p2", 10, "3123456789abcdef0123456789abcdef"),
-		rec("dg.DEMO/00000000-0000-4000-8000-000000000005", "p10-lookalike.txt", "/programs/p10", 20, "4123456789abcdef0123456789abcdef"),
-		rec("dg.DEMO/00000000-0000-4000-8000-000000000006", "open-readme.txt", "/programs/open", 30, "5123456789abcdef0123456789abcdef"),
-	}
+	return out
 }
 
 // Load inserts the demo records that are not there yet.
