@@ -53,6 +53,9 @@ type Config struct {
 	DRSBearerIssuers []string
 	// OpenAPI is the served OpenAPI document (YAML).
 	OpenAPI []byte
+	// ReplicaMaxLag is the read replicas' lag bound (the lifetime of the
+	// read-your-writes cookie is derived from it).
+	ReplicaMaxLag time.Duration
 }
 
 // Server is the HTTP API. Build it with New.

@@ -97,12 +97,13 @@ func (s *Store) ListRecords(ctx context.Context, dc discovery.Context, f indexd.
 	if limit <= 0 || limit > indexd.MaxLimit {
 		limit = indexd.DefaultLimit
 	}
-	vis, err := s.visibleScope(ctx, s.pool, dc)
+	q := s.reader(ctx)
+	vis, err := s.visibleScope(ctx, q, dc)
 	if err != nil {
 		return indexd.Page{}, err
 	}
 	if len(f.Authz) > 0 || f.AuthzNull {
-		if vis, err = s.narrowByAuthz(ctx, s.pool, vis, f.Authz, f.AuthzNull); err != nil {
+		if vis, err = s.narrowByAuthz(ctx, q, vis, f.Authz, f.AuthzNull); err != nil {
 			return indexd.Page{}, err
 		}
 		f.Authz, f.AuthzNull = nil, false
@@ -137,7 +138,7 @@ func (s *Store) ListRecords(ctx context.Context, dc discovery.Context, f indexd.
 	if f.Page > 0 {
 		b = b.Offset(uint64(f.Page) * uint64(limit))
 	}
-	recs, err := s.queryMode(ctx, s.pool, b, mode)
+	recs, err := s.queryMode(ctx, q, b, mode)
 	if err != nil {
 		return indexd.Page{}, err
 	}
@@ -174,12 +175,13 @@ func (s *Store) GetRecords(ctx context.Context, dc discovery.Context, dids []str
 	if len(dids) == 0 {
 		return []indexd.Record{}, nil
 	}
-	vis, err := s.visibility(ctx, s.pool, dc)
+	q := s.reader(ctx)
+	vis, err := s.visibility(ctx, q, dc)
 	if err != nil {
 		return nil, err
 	}
 	b := s.selectRecords(opt.WithAliases).Where(vis).Where(sq.Expr("r.did = ANY(?::text[])", dids)).OrderBy(colDID)
-	return s.query(ctx, s.pool, b)
+	return s.query(ctx, q, b)
 }
 
 // GetRecord returns the first of candidates (tried in order: the prefix
@@ -189,7 +191,7 @@ func (s *Store) GetRecords(ctx context.Context, dc discovery.Context, dids []str
 func (s *Store) GetRecord(ctx context.Context, dc discovery.Context, candidates []string) (*indexd.Record, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	return s.getRecord(ctx, s.pool, dc, candidates)
+	return s.getRecord(ctx, s.reader(ctx), dc, candidates)
 }
 
 func (s *Store) getRecord(ctx context.Context, q querier, dc discovery.Context, candidates []string) (*indexd.Record, error) {
@@ -228,7 +230,7 @@ func (s *Store) ResolveAlias(ctx context.Context, alias string) (string, error) 
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	var did string
-	err := s.pool.QueryRow(ctx, "SELECT did FROM alias WHERE name = $1", alias).Scan(&did)
+	err := s.reader(ctx).QueryRow(ctx, "SELECT did FROM alias WHERE name = $1", alias).Scan(&did)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", indexd.Errorf(indexd.ErrNotFound, "no record found")
 	}
@@ -245,16 +247,17 @@ func (s *Store) ResolveAlias(ctx context.Context, alias string) (string, error) 
 func (s *Store) Versions(ctx context.Context, dc discovery.Context, candidates []string) ([]indexd.Record, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	baseid, err := s.chainOf(ctx, dc, candidates)
+	q := s.reader(ctx)
+	baseid, err := s.chainOf(ctx, q, dc, candidates)
 	if err != nil {
 		return nil, err
 	}
-	vis, err := s.visibility(ctx, s.pool, dc)
+	vis, err := s.visibility(ctx, q, dc)
 	if err != nil {
 		return nil, err
 	}
 	b := s.selectRecords(false).Where(vis).Where(sq.Eq{"r.baseid": baseid}).OrderBy("r.created_date", colDID)
-	recs, err := s.query(ctx, s.pool, b)
+	recs, err := s.query(ctx, q, b)
 	if err != nil {
 		return nil, err
 	}
@@ -273,11 +276,12 @@ func (s *Store) Versions(ctx context.Context, dc discovery.Context, candidates [
 func (s *Store) Latest(ctx context.Context, dc discovery.Context, candidates []string, hasVersion bool) (*indexd.Record, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	baseid, err := s.chainOf(ctx, dc, candidates)
+	q := s.reader(ctx)
+	baseid, err := s.chainOf(ctx, q, dc, candidates)
 	if err != nil {
 		return nil, err
 	}
-	vis, err := s.visibility(ctx, s.pool, dc)
+	vis, err := s.visibility(ctx, q, dc)
 	if err != nil {
 		return nil, err
 	}
@@ -288,7 +292,7 @@ func (s *Store) Latest(ctx context.Context, dc discovery.Context, candidates []s
 		b = b.OrderBy("(r.version IS NOT NULL) DESC")
 	}
 	b = b.OrderBy("r.created_date DESC", colDID+" DESC").Limit(1)
-	recs, err := s.query(ctx, s.pool, b)
+	recs, err := s.query(ctx, q, b)
 	if err != nil {
 		return nil, err
 	}
@@ -305,8 +309,8 @@ func (s *Store) Latest(ctx context.Context, dc discovery.Context, candidates []s
 // id as a baseid when some record carries it. It does not apply visibility
 // to a baseid: the caller must, and must answer indexd.ErrNotVisible when
 // no version of the chain is visible.
-func (s *Store) chainOf(ctx context.Context, dc discovery.Context, candidates []string) (string, error) {
-	rec, err := s.getRecord(ctx, s.pool, dc, candidates)
+func (s *Store) chainOf(ctx context.Context, q querier, dc discovery.Context, candidates []string) (string, error) {
+	rec, err := s.getRecord(ctx, q, dc, candidates)
 	if err == nil {
 		return rec.BaseID, nil
 	}
@@ -314,7 +318,7 @@ func (s *Store) chainOf(ctx context.Context, dc discovery.Context, candidates []
 		return "", err
 	}
 	var baseid string
-	err = s.pool.QueryRow(ctx, "SELECT baseid FROM record WHERE baseid = ANY($1::text[]) ORDER BY array_position($1::text[], baseid::text) LIMIT 1", candidates).Scan(&baseid)
+	err = q.QueryRow(ctx, "SELECT baseid FROM record WHERE baseid = ANY($1::text[]) ORDER BY array_position($1::text[], baseid::text) LIMIT 1", candidates).Scan(&baseid)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", indexd.Errorf(indexd.ErrNotFound, "no record found")
 	}
@@ -336,7 +340,8 @@ type StatsOptions struct {
 func (s *Store) Stats(ctx context.Context, dc discovery.Context, opt StatsOptions) (indexd.Stats, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	vis, err := s.visibility(ctx, s.pool, dc)
+	q := s.reader(ctx)
+	vis, err := s.visibility(ctx, q, dc)
 	if err != nil {
 		return indexd.Stats{}, err
 	}
@@ -352,7 +357,7 @@ func (s *Store) Stats(ctx context.Context, dc discovery.Context, opt StatsOption
 		return indexd.Stats{}, fmt.Errorf("repository: build stats: %w", err)
 	}
 	var st indexd.Stats
-	if err := s.pool.QueryRow(ctx, sql, append([]any{pgx.QueryExecModeCacheDescribe}, args...)...).Scan(&st.FileCount, &st.TotalFileSize); err != nil {
+	if err := q.QueryRow(ctx, sql, append([]any{pgx.QueryExecModeCacheDescribe}, args...)...).Scan(&st.FileCount, &st.TotalFileSize); err != nil {
 		return indexd.Stats{}, fmt.Errorf("repository: stats: %w", classify(err))
 	}
 	return st, nil

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"runtime"
 	"strings"
@@ -27,6 +28,7 @@ import (
 	gocache "github.com/patrickmn/go-cache"
 
 	"github.com/datacommons/indexd"
+	"github.com/datacommons/indexd/replica"
 )
 
 // Options tune the store.
@@ -41,6 +43,18 @@ type Options struct {
 	// created by another instance is seen within the TTL (until then its
 	// records are invisible to filtered callers: the stale side is closed).
 	VisibleSetTTL time.Duration
+	// ReadURLs are read replicas (streaming standbys of the primary): reads
+	// of requests bound with ForRead go to one of them (package replica).
+	ReadURLs []string
+	// MaxReplicaLag is the staleness a read without a commit position
+	// accepts from a replica (default 5 s).
+	MaxReplicaLag time.Duration
+	// ListenURL, when set, is a direct connection to the primary for
+	// LISTEN (the pool may sit behind a transaction-pooling proxy, which
+	// does not deliver notifications).
+	ListenURL string
+	// Log receives the read replicas' state changes (default slog.Default()).
+	Log *slog.Logger
 }
 
 // Store is the PostgreSQL repository. Safe for concurrent use.
@@ -53,25 +67,20 @@ type Store struct {
 	// forcePath, when set, overrides the list access path choice (tests
 	// compare the paths on the same data).
 	forcePath *listPath
+	// replicas routes reads bound with ForRead; nil without read replicas.
+	replicas  *replica.Set
+	listenURL string
 }
 
 // Open connects a pool to url and checks it answers.
 func Open(ctx context.Context, url string, opts Options) (*Store, error) {
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		return nil, fmt.Errorf("repository: parse database url: %w", err)
-	}
-	if opts.MaxConns > 0 {
-		cfg.MaxConns = opts.MaxConns
-	} else {
-		cfg.MaxConns = int32(max(8, 4*runtime.GOMAXPROCS(0)))
-	}
 	if opts.QueryTimeout <= 0 {
 		opts.QueryTimeout = 10 * time.Second
 	}
-	// A server-side bound as well as the context deadline.
-	cfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(opts.QueryTimeout.Milliseconds())
-	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	cfg, err := poolConfig(url, opts)
+	if err != nil {
+		return nil, fmt.Errorf("repository: parse database url: %w", err)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("repository: connect: %w", err)
@@ -81,7 +90,50 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
+	s.listenURL = opts.ListenURL
+	if len(opts.ReadURLs) > 0 {
+		var replicas []*pgxpool.Pool
+		for i, u := range opts.ReadURLs {
+			var p *pgxpool.Pool
+			rcfg, err := poolConfig(u, opts)
+			if err != nil {
+				// Never the URL or the parser's message: they may hold a password.
+				err = errors.New("not a valid PostgreSQL connection string")
+			} else {
+				p, err = pgxpool.NewWithConfig(ctx, rcfg)
+			}
+			if err != nil {
+				for _, p := range replicas {
+					p.Close()
+				}
+				pool.Close()
+				return nil, fmt.Errorf("repository: read replica %d: %w", i+1, err)
+			}
+			replicas = append(replicas, p)
+		}
+		// A replica that is down at start-up is not fatal: reads go to the
+		// primary until it answers.
+		s.replicas = replica.New(pool, replicas, replica.Options{MaxLag: opts.MaxReplicaLag, Log: opts.Log})
+		s.replicas.Start(ctx)
+	}
 	return s, nil
+}
+
+// poolConfig is the pool configuration of the primary and of each replica.
+func poolConfig(url string, opts Options) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = opts.MaxConns
+	} else {
+		cfg.MaxConns = int32(max(8, 4*runtime.GOMAXPROCS(0)))
+	}
+	// A server-side bound as well as the context deadline.
+	cfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(opts.QueryTimeout.Milliseconds())
+	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	return cfg, nil
 }
 
 // New wraps an existing pool.
@@ -110,8 +162,16 @@ func (s *Store) afterWrite(err error, createdSet bool) {
 // Pool exposes the pool (migrations, settings listener, tests).
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
-// Close closes the pool.
-func (s *Store) Close() { s.pool.Close() }
+// Close closes the pools.
+func (s *Store) Close() {
+	if s.replicas != nil {
+		s.replicas.Close()
+		for _, m := range s.replicas.Members() {
+			m.Pool().Close()
+		}
+	}
+	s.pool.Close()
+}
 
 // Ping checks the database answers a query.
 func (s *Store) Ping(ctx context.Context) error {

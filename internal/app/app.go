@@ -43,7 +43,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	store, err := repository.Open(ctx, cfg.DatabaseURL, repository.Options{QueryTimeout: cfg.QueryTimeout, MaxConns: cfg.MaxConns})
+	store, err := repository.Open(ctx, cfg.DatabaseURL, repository.Options{QueryTimeout: cfg.QueryTimeout, MaxConns: cfg.MaxConns,
+		ReadURLs: cfg.ReadURLs, MaxReplicaLag: cfg.ReplicaMaxLag, ListenURL: cfg.ListenURL, Log: log})
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +90,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		HideExistence: cfg.HideExistence, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
 		Version: Version, Commit: Commit, Hostname: cfg.DRSHostname, DRSCompactPrefix: cfg.DRSCompactPrefix,
 		DRSMaxBulk: cfg.DRSMaxBulk, DRSServiceInfo12: cfg.DRSServiceInfo12, OpenAPI: openapi.Document,
-		DRSBearerIssuers: nonEmptyList(cfg.JWTIssuer),
+		DRSBearerIssuers: nonEmptyList(cfg.JWTIssuer), ReplicaMaxLag: cfg.ReplicaMaxLag,
 	}, store, a.Policy, a.authn, a.Settings, log)
 	if err != nil {
 		return fail(err)
