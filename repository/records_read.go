@@ -72,6 +72,9 @@ func (s *Store) query(ctx context.Context, q querier, b sq.SelectBuilder) ([]ind
 }
 
 func (s *Store) queryMode(ctx context.Context, q querier, b sq.SelectBuilder, mode pgx.QueryExecMode) ([]indexd.Record, error) {
+	if mode == pgx.QueryExecModeCacheStatement {
+		mode = s.prepared
+	}
 	sql, args, err := b.ToSql()
 	if err != nil {
 		return nil, fmt.Errorf("repository: build query: %w", err)

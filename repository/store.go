@@ -70,6 +70,11 @@ type Store struct {
 	// replicas routes reads bound with ForRead; nil without read replicas.
 	replicas  *replica.Set
 	listenURL string
+	// prepared is the mode of the statements that would be prepared and
+	// cached: pgx's cache_statement, unless the database URL chose another
+	// default_query_exec_mode (behind a transaction-pooling proxy that
+	// does not track prepared statements, such as PgBouncer before 1.21).
+	prepared pgx.QueryExecMode
 }
 
 // Open connects a pool to url and checks it answers.
@@ -141,7 +146,8 @@ func New(pool *pgxpool.Pool, opts Options) *Store {
 	if opts.QueryTimeout <= 0 {
 		opts.QueryTimeout = 10 * time.Second
 	}
-	s := &Store{pool: pool, sb: sq.StatementBuilder.PlaceholderFormat(sq.Dollar), timeout: opts.QueryTimeout}
+	s := &Store{pool: pool, sb: sq.StatementBuilder.PlaceholderFormat(sq.Dollar), timeout: opts.QueryTimeout,
+		prepared: pool.Config().ConnConfig.DefaultQueryExecMode}
 	switch {
 	case opts.VisibleSetTTL == 0:
 		s.sets = gocache.New(time.Second, time.Minute)
