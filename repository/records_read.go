@@ -51,6 +51,52 @@ func (s *Store) selectRecords(withAliases bool) sq.SelectBuilder {
 	return s.sb.Select(cols...).From(recordFrom)
 }
 
+// selectPage is selectRecords for a list of records: their aliases, when
+// wanted, are read for the whole page at once (fillAliases).
+func (s *Store) selectPage(withAliases bool) sq.SelectBuilder {
+	cols := append(append([]string{}, recordColumns...), noAliases)
+	if withAliases {
+		cols[len(cols)-1] = aliasesLater
+	}
+	return s.sb.Select(cols...).From(recordFrom)
+}
+
+// fillAliases reads the aliases of the records of a page selected with
+// selectPage(true) whose aliases column was NULL (some alias exists), in
+// one query; it sends none when no alias exists at all.
+func (s *Store) fillAliases(ctx context.Context, q querier, recs []indexd.Record) error {
+	var dids []string
+	at := map[string]int{}
+	for i := range recs {
+		if recs[i].Aliases == nil {
+			at[recs[i].DID] = i
+			dids = append(dids, recs[i].DID)
+			recs[i].Aliases = []string{}
+		}
+	}
+	if len(dids) == 0 {
+		return nil
+	}
+	rows, err := q.Query(ctx, "SELECT did, name FROM alias WHERE did = ANY($1::text[]) ORDER BY did, name", dids)
+	if err != nil {
+		return fmt.Errorf("repository: read aliases: %w", classify(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var did, name string
+		if err := rows.Scan(&did, &name); err != nil {
+			return fmt.Errorf("repository: read aliases: %w", classify(err))
+		}
+		if i, ok := at[did]; ok {
+			recs[i].Aliases = append(recs[i].Aliases, name)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("repository: read aliases: %w", classify(err))
+	}
+	return nil
+}
+
 func collect(rows pgx.Rows) ([]indexd.Record, error) {
 	defer rows.Close()
 	out := []indexd.Record{}
@@ -115,7 +161,7 @@ func (s *Store) ListRecords(ctx context.Context, dc discovery.Context, f indexd.
 	if err != nil {
 		return indexd.Page{}, err
 	}
-	b := s.selectRecords(opt.WithAliases).OrderBy(colDID).Limit(uint64(limit) + 1)
+	b := s.selectPage(opt.WithAliases).OrderBy(colDID).Limit(uint64(limit) + 1)
 	// Planned per execution (an unnamed statement, its result description
 	// cached so rows still arrive in binary) where the parameters decide the
 	// plan: a cached generic plan for "authz_set_id = ANY($1) ORDER BY did"
@@ -144,6 +190,11 @@ func (s *Store) ListRecords(ctx context.Context, dc discovery.Context, f indexd.
 	recs, err := s.queryMode(ctx, q, b, mode)
 	if err != nil {
 		return indexd.Page{}, err
+	}
+	if opt.WithAliases {
+		if err := s.fillAliases(ctx, q, recs); err != nil {
+			return indexd.Page{}, err
+		}
 	}
 	page := indexd.Page{Records: recs}
 	if len(recs) > limit {
@@ -183,8 +234,12 @@ func (s *Store) GetRecords(ctx context.Context, dc discovery.Context, dids []str
 	if err != nil {
 		return nil, err
 	}
-	b := s.selectRecords(opt.WithAliases).Where(vis).Where(sq.Expr("r.did = ANY(?::text[])", dids)).OrderBy(colDID)
-	return s.query(ctx, q, b)
+	b := s.selectPage(opt.WithAliases).Where(vis).Where(sq.Expr("r.did = ANY(?::text[])", dids)).OrderBy(colDID)
+	recs, err := s.query(ctx, q, b)
+	if err == nil && opt.WithAliases {
+		err = s.fillAliases(ctx, q, recs)
+	}
+	return recs, err
 }
 
 // GetRecord returns the first of candidates (tried in order: the prefix
