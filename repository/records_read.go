@@ -100,10 +100,17 @@ func (s *Store) fillAliases(ctx context.Context, q querier, recs []indexd.Record
 func collect(rows pgx.Rows) ([]indexd.Record, error) {
 	defer rows.Close()
 	out := []indexd.Record{}
-	for rows.Next() {
+	var raw *rawRow
+	for n := 0; rows.Next(); n++ {
+		if n == 0 {
+			raw = newRawRow(rows.FieldDescriptions())
+		}
 		var r indexd.Record
-		if err := scanRecord(rows, &r); err != nil {
-			return nil, fmt.Errorf("repository: scan record: %w", err)
+		if raw == nil || raw.decode(rows.RawValues(), &r) != nil {
+			r = indexd.Record{}
+			if err := scanRecord(rows, &r); err != nil {
+				return nil, fmt.Errorf("repository: scan record: %w", err)
+			}
 		}
 		out = append(out, r)
 	}
