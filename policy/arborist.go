@@ -39,7 +39,10 @@ type Arborist struct {
 	client  *http.Client
 }
 
-var _ Service = (*Arborist)(nil)
+var (
+	_ Service    = (*Arborist)(nil)
+	_ UserMapper = (*Arborist)(nil)
+)
 
 // NewArborist returns a client for the Arborist at baseURL (e.g.
 // "http://arborist-service"). timeout bounds each call (DefaultTimeout when
@@ -122,6 +125,57 @@ func (a *Arborist) Mapping(ctx context.Context, c Caller) (Mapping, error) {
 	m, err := decodeMapping(io.LimitReader(resp.Body, maxMappingBody+1))
 	if err != nil {
 		return nil, fmt.Errorf("policy: arborist mapping: %w: %w", ErrUnavailable, err)
+	}
+	return m, nil
+}
+
+// UserMapping asks Arborist for a user's mapping by user name, without the
+// user's token: POST /auth/mapping with the body {"username": name} and no
+// Authorization header (Arborist reads the body only when no token is
+// sent). Arborist answers what the user has logged in — their policies plus
+// the anonymous and logged-in groups' — and, for a user it does not know,
+// the anonymous and logged-in groups' alone (200, not an error). It matches
+// the name case-insensitively.
+//
+// An empty (or blank) username → ErrBadToken without a call. 200 → the
+// decoded mapping (decoded as strictly as Mapping's); anything else (any
+// other status — this call carries no credential for Arborist to reject —,
+// network error, timeout, a body that is not a mapping) → ErrUnavailable,
+// wrapped.
+//
+// This is Arborist's service-to-service API: anyone who can reach it learns
+// anyone's grants, so it is meant for the internal network only.
+func (a *Arborist) UserMapping(ctx context.Context, username string) (Mapping, error) {
+	if strings.TrimSpace(username) == "" {
+		return nil, fmt.Errorf("policy: arborist user mapping: empty user name: %w", ErrBadToken)
+	}
+	buf, err := json.Marshal(struct {
+		Username string `json:"username"`
+	}{username})
+	if err != nil {
+		return nil, fmt.Errorf("policy: arborist user mapping: encode: %w: %w", ErrUnavailable, err)
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, a.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.base+"/auth/mapping", bytes.NewReader(buf))
+	if err != nil {
+		return nil, fmt.Errorf("policy: arborist user mapping: build request: %w: %w", ErrUnavailable, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	resp, err := a.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("policy: arborist user mapping: %w: %w", ErrUnavailable, err)
+	}
+	defer drainClose(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("policy: arborist user mapping: unexpected status %d: %s: %w",
+			resp.StatusCode, errorSnippet(resp.Body), ErrUnavailable)
+	}
+	m, err := decodeMapping(io.LimitReader(resp.Body, maxMappingBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("policy: arborist user mapping: %w: %w", ErrUnavailable, err)
 	}
 	return m, nil
 }

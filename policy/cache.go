@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,7 +24,9 @@ const anonymousKey = "anon"
 // outlives the caller's token (Caller.ExpiresAt). Cache keys are
 // "tok:"+hex(sha256(token)) for token holders, "user:"+hex(sha256(username))
 // for callers with only a user name, and one fixed key for anonymous
-// callers: the raw token is never stored as a key. Concurrent misses for one
+// callers: the raw token is never stored as a key. Mappings asked for by
+// user name (UserMapping) have keys of their own, "name:"+hex(sha256(
+// lowercase name)). Concurrent misses for one
 // key make a single inner call. Errors are never cached. Authorize is
 // passed through uncached: every write decision reaches the inner Service.
 //
@@ -38,16 +41,21 @@ type Cached struct {
 	hits, misses, innerCalls atomic.Uint64
 }
 
-var _ Service = (*Cached)(nil)
+var (
+	_ Service    = (*Cached)(nil)
+	_ UserMapper = (*Cached)(nil)
+)
 
 // CacheStats are counters of a Cached since it was built.
 type CacheStats struct {
-	// Hits are Mapping calls answered from the cache.
+	// Hits are mapping lookups (Mapping, UserMapping) answered from the
+	// cache.
 	Hits uint64
-	// Misses are Mapping calls not answered from the cache (including
-	// those that shared another caller's in-flight inner call).
+	// Misses are lookups not answered from the cache (including those that
+	// shared another caller's in-flight inner call).
 	Misses uint64
-	// InnerCalls are Mapping calls made to the inner Service.
+	// InnerCalls are Mapping and UserMapping calls made to the inner
+	// Service.
 	InnerCalls uint64
 }
 
@@ -133,7 +141,16 @@ func (c *Cached) readResources(ctx context.Context, caller Caller) ([]string, er
 }
 
 func (c *Cached) entry(ctx context.Context, caller Caller) (*cachedMapping, error) {
-	key := cacheKey(caller)
+	return c.load(ctx, cacheKey(caller), func(ctx context.Context) (Mapping, time.Duration, error) {
+		m, err := c.inner.Mapping(ctx, caller)
+		return m, c.entryTTL(caller), err
+	})
+}
+
+// load returns the entry under key, or fetches it (one flight per key
+// however many callers miss at once) and caches it for the TTL fetch
+// answers (not at all when that is zero or less). Errors are not cached.
+func (c *Cached) load(ctx context.Context, key string, fetch func(context.Context) (Mapping, time.Duration, error)) (*cachedMapping, error) {
 	if v, ok := c.cache.Get(key); ok {
 		c.hits.Add(1)
 		return v.(*cachedMapping), nil
@@ -149,12 +166,12 @@ func (c *Cached) entry(ctx context.Context, caller Caller) (*cachedMapping, erro
 		// Detach from the first caller's cancellation: the result is shared
 		// with every caller waiting on this key. The inner Service applies
 		// its own timeout.
-		m, err := c.inner.Mapping(context.WithoutCancel(ctx), caller)
+		m, ttl, err := fetch(context.WithoutCancel(ctx))
 		if err != nil {
 			return nil, err
 		}
 		e := newCachedMapping(m)
-		if ttl := c.entryTTL(caller); ttl > 0 {
+		if ttl > 0 {
 			c.cache.Set(key, e, ttl)
 		}
 		return e, nil
@@ -169,6 +186,56 @@ func (c *Cached) entry(ctx context.Context, caller Caller) (*cachedMapping, erro
 		return nil, fmt.Errorf("policy: waiting for mapping: %w: %w", ErrUnavailable, ctx.Err())
 	}
 }
+
+// userKey is the cache key of a mapping asked for by user name. Names are
+// matched case-insensitively (UserMapper), so one key serves every
+// spelling; it never contains the name itself, and it cannot collide with
+// a caller's key (cacheKey).
+func userKey(username string) string {
+	return "name:" + hashHex(strings.ToLower(username))
+}
+
+// UserMapping returns a user's mapping by user name (UserMapper) from the
+// cache, or from the inner Service on a miss. Entries live under their own
+// key per user name (not shared with callers presenting a credential), for
+// the cache's TTL, with one inner call per name however many callers miss
+// at once; errors are never cached. An inner Service that is not a
+// UserMapper answers ErrUnavailable; an empty or blank name is ErrBadToken
+// without a call. The mapping is shared and must be treated as read-only.
+func (c *Cached) UserMapping(ctx context.Context, username string) (Mapping, error) {
+	e, err := c.userEntry(ctx, username)
+	if err != nil {
+		return nil, err
+	}
+	return e.mapping, nil
+}
+
+// UserReadResources is ResourcesWith(MethodRead) of the user's mapping
+// (UserMapping), computed once per cache entry. Callers must not modify it.
+func (c *Cached) UserReadResources(ctx context.Context, username string) ([]string, error) {
+	e, err := c.userEntry(ctx, username)
+	if err != nil {
+		return nil, err
+	}
+	return e.reads(), nil
+}
+
+func (c *Cached) userEntry(ctx context.Context, username string) (*cachedMapping, error) {
+	if strings.TrimSpace(username) == "" {
+		return nil, fmt.Errorf("policy: user mapping: empty user name: %w", ErrBadToken)
+	}
+	um, ok := c.inner.(UserMapper)
+	if !ok {
+		return nil, fmt.Errorf("policy: user mapping: the policy service cannot map a user by name: %w", ErrUnavailable)
+	}
+	return c.load(ctx, userKey(username), func(ctx context.Context) (Mapping, time.Duration, error) {
+		m, err := um.UserMapping(ctx, username)
+		return m, c.ttl, err
+	})
+}
+
+// ForgetUser drops the cached mapping of a user asked for by name.
+func (c *Cached) ForgetUser(username string) { c.cache.Delete(userKey(username)) }
 
 // Authorize passes straight through to the inner Service.
 func (c *Cached) Authorize(ctx context.Context, caller Caller, reqs []Request) (bool, error) {

@@ -79,6 +79,20 @@ type Service interface {
 	Authorize(ctx context.Context, c Caller, reqs []Request) (bool, error)
 }
 
+// UserMapper is implemented by policy services that can answer a user's
+// mapping by user name (Arborist's service-to-service form of /auth/mapping).
+//
+// The mapping is what the user would get logged in: their own grants plus
+// the anonymous and logged-in groups'; a user the service does not know gets
+// the anonymous and logged-in grants, not an error. User names are matched
+// case-insensitively, as Arborist does. An empty user name names nobody:
+// ErrBadToken without a call. Any other failure is ErrUnavailable (wrapped).
+// The caller of UserMapping must have established who the user is: the
+// answer is not tied to any credential.
+type UserMapper interface {
+	UserMapping(ctx context.Context, username string) (Mapping, error)
+}
+
 // Counts reports whether an entry is for this service (indexd or *).
 func (a Action) Counts() bool { return a.Service == ServiceName || a.Service == "*" }
 

@@ -45,7 +45,10 @@ type Static struct {
 	users     map[string]Mapping
 }
 
-var _ Service = (*Static)(nil)
+var (
+	_ Service    = (*Static)(nil)
+	_ UserMapper = (*Static)(nil)
+)
 
 // staticFile is the on-disk format.
 type staticFile struct {
@@ -173,6 +176,17 @@ func (s *Static) mapping(c Caller) (Mapping, error) {
 		return merge(s.anonymous), nil
 	}
 	return merge(s.anonymous, s.loggedIn, s.users[strings.ToLower(c.Username)]), nil
+}
+
+// UserMapping returns what a caller verified as username gets from Mapping:
+// anonymous ∪ logged_in ∪ users[lowercase(username)] (an unknown user gets
+// anonymous ∪ logged_in). An empty or blank username names nobody:
+// ErrBadToken. The result is a fresh map the caller may modify.
+func (s *Static) UserMapping(_ context.Context, username string) (Mapping, error) {
+	if strings.TrimSpace(username) == "" {
+		return nil, fmt.Errorf("policy: static: user mapping: empty user name: %w", ErrBadToken)
+	}
+	return s.mapping(Caller{Username: username})
 }
 
 func merge(ms ...Mapping) Mapping {

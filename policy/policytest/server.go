@@ -1,6 +1,7 @@
 // Package policytest provides a real HTTP test double of Arborist, the
 // policy service, for tests of packages that talk to it. It answers
-// GET /auth/mapping and POST /auth/request the way Arborist does on the wire
+// GET and POST /auth/mapping and POST /auth/request the way Arborist does
+// on the wire
 // (see ARBORIST.md): the same header and body handling, the same status
 // codes and error bodies, and hierarchical grants (a grant on /a covers /a
 // and everything below it, not /ab).
@@ -19,6 +20,14 @@
 // granted path as its own key with the same actions, as Arborist lists
 // registered resources; unregistered descendants are covered but not
 // listed.
+//
+// POST /auth/mapping is Arborist's service-to-service form: without an
+// Authorization header the body {"username": name} asks for that user's
+// mapping (user, anonymous and logged-in grants; an unknown user gets the
+// anonymous and logged-in ones), {"clientID": id} for a client's (the double
+// knows no client grants: {}), exactly one of the two or 400; an empty body
+// is anonymous. With a header the token decides, as for GET, except that a
+// bad token is 401 with an error object.
 //
 // Faults (SetFault) let tests exercise a down, slow, failing or nonsensical
 // policy service; HoldRequests holds decisions open; call counters let
@@ -122,8 +131,11 @@ type Server struct {
 	lastAuthzPresent bool
 	lastBody         []byte
 
-	mappingCalls atomic.Int64
-	requestCalls atomic.Int64
+	lastUserBody []byte
+
+	mappingCalls     atomic.Int64
+	userMappingCalls atomic.Int64
+	requestCalls     atomic.Int64
 
 	hold chan struct{} // while not nil, /auth/request waits for it to close
 }
@@ -418,15 +430,28 @@ func (s *Server) HoldRequests() (release func()) {
 	}
 }
 
-// MappingCalls counts requests to /auth/mapping, faulty or not.
+// MappingCalls counts requests to /auth/mapping other than POST (the
+// token form), faulty or not.
 func (s *Server) MappingCalls() int64 { return s.mappingCalls.Load() }
+
+// UserMappingCalls counts POST requests to /auth/mapping (the
+// service-to-service form that names a user), faulty or not.
+func (s *Server) UserMappingCalls() int64 { return s.userMappingCalls.Load() }
+
+// LastUserMappingBody returns the body of the last POST /auth/mapping.
+func (s *Server) LastUserMappingBody() []byte {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return bytes.Clone(s.lastUserBody)
+}
 
 // RequestCalls counts requests to /auth/request, faulty or not.
 func (s *Server) RequestCalls() int64 { return s.requestCalls.Load() }
 
-// ResetCounters sets both call counters to zero.
+// ResetCounters sets every call counter to zero.
 func (s *Server) ResetCounters() {
 	s.mappingCalls.Store(0)
+	s.userMappingCalls.Store(0)
 	s.requestCalls.Store(0)
 }
 
@@ -470,6 +495,14 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch route {
 	case "/auth/mapping":
+		if r.Method == http.MethodPost {
+			s.userMappingCalls.Add(1)
+			if s.injectFault(w, r) {
+				return
+			}
+			s.handleMappingPOST(w, r)
+			return
+		}
 		s.mappingCalls.Add(1)
 		if r.Method != http.MethodGet {
 			w.WriteHeader(http.StatusMethodNotAllowed)
@@ -573,6 +606,62 @@ func (s *Server) handleMapping(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, s.withDescendants(s.grantsOf(name)))
+}
+
+// handleMappingPOST is Arborist's POST /auth/mapping: the token in the
+// Authorization header if there is one (401 when bad), else the body's
+// username or clientID (exactly one, 400 otherwise), else anonymous.
+func (s *Server) handleMappingPOST(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	s.mu.Lock()
+	s.lastUserBody = body
+	s.mu.Unlock()
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "could not parse valid JSON from request")
+		return
+	}
+
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if authz := r.Header.Get("Authorization"); authz != "" {
+		token := strings.TrimPrefix(authz, "Bearer ")
+		token = strings.TrimPrefix(token, "bearer ")
+		name, ok := s.identify(token)
+		if !ok {
+			writeError(w, http.StatusUnauthorized,
+				"tried to get username/client ID from jwt, but jwt decode failed: error decoding token: token is not valid (policytest)")
+			return
+		}
+		if name == "" { // a client's token: the double knows no client grants
+			writeJSON(w, http.StatusOK, map[string][]Action{})
+			return
+		}
+		writeJSON(w, http.StatusOK, s.withDescendants(s.grantsOf(name)))
+		return
+	}
+	if len(body) == 0 {
+		writeJSON(w, http.StatusOK, s.withDescendants(mergeGrants(s.anonymous)))
+		return
+	}
+	// Arborist decodes leniently (encoding/json: unknown keys ignored).
+	var q struct {
+		Username string `json:"username"`
+		ClientID string `json:"clientID"`
+	}
+	if err := json.Unmarshal(body, &q); err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("could not parse JSON: %v", err))
+		return
+	}
+	if (q.Username == "") == (q.ClientID == "") {
+		writeError(w, http.StatusBadRequest,
+			"must provide a token or specify exactly one of `username` or `clientID` in the request body")
+		return
+	}
+	if q.ClientID != "" {
+		writeJSON(w, http.StatusOK, map[string][]Action{})
+		return
+	}
+	writeJSON(w, http.StatusOK, s.withDescendants(s.grantsOf(q.Username)))
 }
 
 // mergeGrants unions grant sets per path, dropping duplicate actions.

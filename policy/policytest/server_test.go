@@ -146,7 +146,7 @@ func TestMappingWire(t *testing.T) {
 		}
 	})
 	t.Run("wrong method", func(t *testing.T) {
-		r := do(t, http.MethodPost, s.URL()+"/auth/mapping", "", "{}")
+		r := do(t, http.MethodPut, s.URL()+"/auth/mapping", "", "{}")
 		if r.status != http.StatusMethodNotAllowed || len(r.body) != 0 {
 			t.Fatalf("got %d %q, want 405 with empty body", r.status, r.body)
 		}
@@ -157,6 +157,93 @@ func TestMappingWire(t *testing.T) {
 			t.Fatalf("got %d", r.status)
 		}
 		checkErrorBody(t, r, 404)
+	})
+}
+
+// TestUserMappingWire: POST /auth/mapping, Arborist's service-to-service
+// form, answers by the body's user name when no token is sent.
+func TestUserMappingWire(t *testing.T) {
+	s := newServer(t)
+	s.RegisterResources("/programs/p1/projects/a")
+	anon := []string{"/programs/open"}
+	base := []string{"/programs/open", "/programs/public"}
+	alice := []string{"/programs/open", "/programs/p1", "/programs/p1/projects/a", "/programs/p2", "/programs/public"}
+	tests := []struct {
+		name     string
+		authz    string
+		body     string
+		status   int
+		wantKeys []string // nil: an error object
+	}{
+		{"by user name", "", `{"username":"alice"}`, 200, alice},
+		{"name case-insensitive", "", `{"username":"ALICE"}`, 200, alice},
+		{"unknown user: anonymous and logged-in", "", `{"username":"mallory"}`, 200, base},
+		{"unknown keys ignored", "", `{"username":"alice","extra":1}`, 200, alice},
+		{"client id: no client grants", "", `{"clientID":"c1"}`, 200, []string{}},
+		{"empty body is anonymous", "", ``, 200, anon},
+		{"both", "", `{"username":"alice","clientID":"c1"}`, 400, nil},
+		{"neither", "", `{}`, 400, nil},
+		{"empty name", "", `{"username":""}`, 400, nil},
+		{"null", "", `null`, 400, nil},
+		{"not JSON", "", `username=alice`, 400, nil},
+		{"a list", "", `[]`, 400, nil},
+		{"token wins over the body", "Bearer tok-svc", `{"username":"alice"}`, 200, []string{"/programs/any", "/programs/open", "/programs/other", "/programs/public"}},
+		{"token alone", "bearer tok-alice", ``, 200, alice},
+		{"bad token: 401", "Bearer nope", `{"username":"alice"}`, 401, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before, beforeGET := s.UserMappingCalls(), s.MappingCalls()
+			r := do(t, http.MethodPost, s.URL()+"/auth/mapping", tc.authz, tc.body)
+			if r.status != tc.status {
+				t.Fatalf("status %d, want %d (body %s)", r.status, tc.status, r.body)
+			}
+			if s.UserMappingCalls() != before+1 || s.MappingCalls() != beforeGET {
+				t.Fatalf("counters: post %d→%d, get %d→%d", before, s.UserMappingCalls(), beforeGET, s.MappingCalls())
+			}
+			if got := string(s.LastUserMappingBody()); got != tc.body {
+				t.Fatalf("LastUserMappingBody %q, want %q", got, tc.body)
+			}
+			if tc.wantKeys == nil {
+				checkErrorBody(t, r, tc.status)
+				return
+			}
+			got := keys(decodeMapping(t, r.body))
+			if got == nil {
+				got = []string{}
+			}
+			if !reflect.DeepEqual(got, tc.wantKeys) {
+				t.Fatalf("keys %v, want %v", got, tc.wantKeys)
+			}
+		})
+	}
+
+	t.Run("same mapping as the token form", func(t *testing.T) {
+		byName := decodeMapping(t, do(t, http.MethodPost, s.URL()+"/auth/mapping", "", `{"username":"alice"}`).body)
+		byToken := decodeMapping(t, do(t, http.MethodGet, s.URL()+"/auth/mapping", "Bearer tok-alice", "").body)
+		if !reflect.DeepEqual(byName, byToken) {
+			t.Fatalf("by name %v, by token %v", byName, byToken)
+		}
+	})
+	t.Run("grant changes", func(t *testing.T) {
+		s.SetGrants("alice", nil)
+		got := keys(decodeMapping(t, do(t, http.MethodPost, s.URL()+"/auth/mapping", "", `{"username":"alice"}`).body))
+		if !reflect.DeepEqual(got, base) {
+			t.Fatalf("after the grants were removed: %v", got)
+		}
+	})
+	t.Run("faults apply", func(t *testing.T) {
+		s.SetFault(policytest.Fault500)
+		defer s.SetFault(policytest.FaultNone)
+		if r := do(t, http.MethodPost, s.URL()+"/auth/mapping", "", `{"username":"alice"}`); r.status != 500 {
+			t.Fatalf("status %d, want 500", r.status)
+		}
+	})
+	t.Run("ResetCounters", func(t *testing.T) {
+		s.ResetCounters()
+		if s.UserMappingCalls() != 0 {
+			t.Fatal("ResetCounters left UserMappingCalls")
+		}
 	})
 }
 
