@@ -13,9 +13,10 @@
 // pg_last_xact_replay_timestamp(), which grows on an idle primary, and it
 // keeps growing between probes, so a replica whose replay stops (paused,
 // stuck, cut off) is skipped MaxLag after the first write it missed however
-// the probes are timed. A replica that cannot be probed, is no longer in
+// the probes are timed. A replica that refuses probes, is no longer in
 // recovery (promoted: its data may have forked), or failed a query, is
-// skipped until a probe finds it well again.
+// skipped until a probe finds it well again; one whose probes time out is
+// skipped once its lag passes MaxLag.
 //
 // Positions handed to clients are opaque tokens (Position.Token).
 package replica
@@ -31,6 +32,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -322,6 +324,14 @@ func (s *Set) probeMember(ctx context.Context, m *Member) {
 		err = errors.New("not a streaming replica (not in recovery): its data may have forked from the primary's")
 	default:
 		pos, err = ParseLSN(*lsn)
+	}
+	if err != nil && (errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err)) {
+		// A slow answer says nothing of the replica's health, and nothing
+		// new of its position: its lag keeps growing, so a replica that
+		// stays silent is skipped once it passes MaxLag; a query that fails
+		// on it takes it out at once (MarkDown).
+		s.log.Debug("replica probe timed out", "replica", m.name)
+		return
 	}
 	if err != nil {
 		if m.healthy.Swap(false) || m.fresh.Load() != 0 {
