@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -204,6 +205,7 @@ func dropForLoad(ctx context.Context, pool *pgxpool.Pool) ([]rebuildDef, error) 
 // rebuild restores defs: primary keys, then indexes and unique keys two at
 // a time, then foreign keys (validated: they check every reference).
 func rebuild(ctx context.Context, pool *pgxpool.Pool, defs []rebuildDef, out io.Writer) error {
+	var mu sync.Mutex // out, written by two builds at once
 	run := func(ctx context.Context, d rebuildDef) error {
 		conn, err := pool.Acquire(ctx)
 		if err != nil {
@@ -217,7 +219,9 @@ func rebuild(ctx context.Context, pool *pgxpool.Pool, defs []rebuildDef, out io.
 		if _, err := conn.Exec(ctx, d.sql); err != nil {
 			return fmt.Errorf("bench: rebuild %s: %w", d.name, err)
 		}
+		mu.Lock()
 		fmt.Fprintf(out, "bench:     %-42s %s\n", d.name, time.Since(start).Round(10*time.Millisecond))
+		mu.Unlock()
 		return nil
 	}
 	for _, phase := range []func(rebuildDef) bool{
