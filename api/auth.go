@@ -72,18 +72,10 @@ func ContextFromMapping(st discovery.Settings, m policy.Mapping) discovery.Conte
 }
 
 // contextFromReads is ContextFromMapping from the read resources (shared:
-// the context only ever reads them).
+// the context only ever reads them). discovery.FromReads is the one
+// builder, also used by explanations and previews (package explain).
 func contextFromReads(st discovery.Settings, reads []string) discovery.Context {
-	dc := discovery.Context{Discoverable: st.AreRecordsDiscoverable, AuthorizedResources: reads}
-	for _, global := range st.GlobalDiscoveryAuthz {
-		for _, g := range reads {
-			if discovery.Covers(g, global) {
-				dc.CanDiscoverAll = true
-				return dc
-			}
-		}
-	}
-	return dc
+	return discovery.FromReads(st, reads)
 }
 
 // requireCaller: writes need a credential (anonymous → 401).

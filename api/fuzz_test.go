@@ -22,6 +22,7 @@ import (
 
 	"github.com/datacommons/indexd"
 	"github.com/datacommons/indexd/discovery"
+	"github.com/datacommons/indexd/explain"
 )
 
 // mustBeRejection fails t unless err is one of kinds (ErrInvalid when none
@@ -275,6 +276,8 @@ func FuzzSettingsBody(f *testing.F) {
 		`{"global_discovery_authz": ["/a//b"]}`, `{"global_discovery_authz": ["/a/"]}`, `{"global_discovery_authz": ["/"]}`,
 		`{"global_discovery_authz": ["/a\u0000"]}`, `{"global_discovery_authz": [""]}`, `{"are_records_discoverable": "false"}`,
 		`{"are_records_discoverable": null}`, `{"version": 3}`, `null`, `[]`,
+		`{"dry_run": true, "users": ["alice", "ALICE", "bob"]}`, `{"users": [""]}`, `{"users": ["a\u0001"]}`, `{"users": null}`,
+		`{"dry_run": "true"}`, `{"users": "alice"}`,
 	} {
 		f.Add([]byte(s), true)
 	}
@@ -300,6 +303,61 @@ func FuzzSettingsBody(f *testing.F) {
 			t.Fatalf("global_discovery_authz changed without being given")
 		}
 		for _, p := range next.GlobalDiscoveryAuthz {
+			if !okResourcePath(p) {
+				t.Fatalf("accepted global discovery path %q", p)
+			}
+		}
+		if len(b.Users) > explain.MaxUsers {
+			t.Fatalf("accepted %d users", len(b.Users))
+		}
+		for _, u := range b.Users {
+			if strings.TrimSpace(u) == "" || !okText(u) {
+				t.Fatalf("accepted user name %q", u)
+			}
+		}
+	})
+}
+
+// FuzzParseExplainQuery: GET /admin/explain. An accepted question names a
+// record and exactly one caller, with well-formed what-if settings that
+// differ from the current ones only where a parameter says so.
+func FuzzParseExplainQuery(f *testing.F) {
+	for _, s := range []string{
+		"id=dg.X/1&user=alice", "id=a&anonymous=true", "id=a&anonymous=1&are_records_discoverable=false",
+		"id=a&user=bob&global_discovery_authz=/a,/b", "id=a&user=bob&global_discovery_authz=", "id=a&user=bob&global_discovery_authz=a",
+		"id=a&user=bob&global_discovery_authz=/a/", "id=a&user=bob&global_discovery_authz=/a,,/b", "id=a", "user=x", "id=&user=x",
+		"id=a&user=", "id=a&user=x&anonymous=true", "id=a&anonymous=false", "id=a&anonymous=yes", "id=a&user=%00", "id=a&id=b&user=x",
+		"id=a&user=x&token_id=1", "id=a&user=x&are_records_discoverable=TRUE", "%zz", "id=a&user=" + strings.Repeat("u", 300),
+	} {
+		f.Add(s, true)
+	}
+	f.Fuzz(func(t *testing.T, raw string, discoverable bool) {
+		vals, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		cur := discovery.Settings{AreRecordsDiscoverable: discoverable, GlobalDiscoveryAuthz: []string{"/current"}, Version: 7}
+		q, err := ParseExplainQuery(vals, cur)
+		if err != nil {
+			mustBeRejection(t, "ParseExplainQuery", raw, err)
+			return
+		}
+		if q.ID == "" || q.ID != vals.Get("id") {
+			t.Fatalf("accepted id %q from %q", q.ID, raw)
+		}
+		if q.Subject.Anonymous == (q.Subject.User != "") || (q.Subject.User != "" && (strings.TrimSpace(q.Subject.User) == "" || !okText(q.Subject.User))) {
+			t.Fatalf("accepted subject %+v from %q", q.Subject, raw)
+		}
+		if q.Current.Version != 7 || q.Settings.Version != 7 || q.Current.AreRecordsDiscoverable != discoverable || !slices.Equal(q.Current.GlobalDiscoveryAuthz, cur.GlobalDiscoveryAuthz) {
+			t.Fatalf("current settings changed: %+v", q.Current)
+		}
+		if !vals.Has("are_records_discoverable") && q.Settings.AreRecordsDiscoverable != discoverable {
+			t.Fatalf("are_records_discoverable changed without being given: %q", raw)
+		}
+		if !vals.Has("global_discovery_authz") && !slices.Equal(q.Settings.GlobalDiscoveryAuthz, cur.GlobalDiscoveryAuthz) {
+			t.Fatalf("global_discovery_authz changed without being given: %q", raw)
+		}
+		for _, p := range q.Settings.GlobalDiscoveryAuthz {
 			if !okResourcePath(p) {
 				t.Fatalf("accepted global discovery path %q", p)
 			}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/datacommons/indexd"
 	"github.com/datacommons/indexd/discovery"
+	"github.com/datacommons/indexd/explain"
 	"github.com/datacommons/indexd/repository"
 )
 
@@ -74,10 +75,19 @@ func (s *Server) getDiscoverySettings(c echo.Context) error {
 type settingsBody struct {
 	AreRecordsDiscoverable *bool     `json:"are_records_discoverable"`
 	GlobalDiscoveryAuthz   *[]string `json:"global_discovery_authz"`
+	// DryRun (PUT): answer the preview of the change, change nothing.
+	DryRun bool `json:"dry_run"`
+	// Users the preview counts for (preview and dry_run only).
+	Users []string `json:"users"`
 }
 
 // validate checks a decoded settings body.
 func (body *settingsBody) validate() error {
+	if body.Users != nil {
+		if _, err := explain.CleanUsers(body.Users); err != nil {
+			return err
+		}
+	}
 	if body.GlobalDiscoveryAuthz != nil {
 		if err := indexd.ValidateAuthz(*body.GlobalDiscoveryAuthz); err != nil {
 			return indexd.Invalidf("global_discovery_authz: %s", indexd.Message(err))
@@ -105,6 +115,12 @@ func (s *Server) putDiscoverySettings(c echo.Context) error {
 	}
 	if err := body.validate(); err != nil {
 		return err
+	}
+	if body.DryRun {
+		return s.preview(c, &body)
+	}
+	if body.Users != nil {
+		return indexd.Invalidf("users is read only with dry_run: true (or by POST /admin/discovery/preview)")
 	}
 	who := callerOf(c).Username
 	if who == "" {

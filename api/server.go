@@ -18,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/datacommons/indexd/discovery"
+	"github.com/datacommons/indexd/explain"
 	"github.com/datacommons/indexd/identity"
 	"github.com/datacommons/indexd/policy"
 )
@@ -68,6 +69,8 @@ type Server struct {
 	log      *slog.Logger
 	echo     *echo.Echo
 	routes   []Route
+	// explainer answers the admin questions (GET /admin/explain, previews).
+	explainer *explain.Explainer
 }
 
 // Authenticator turns an Authorization header into a caller.
@@ -151,6 +154,7 @@ func New(cfg Config, store Store, pol policy.Service, authn Authenticator, setti
 		log = slog.Default()
 	}
 	s := &Server{cfg: cfg, store: store, policy: pol, authn: authn, settings: settings, log: log}
+	s.explainer = &explain.Explainer{Store: store, Policy: pol, Candidates: s.candidates}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler

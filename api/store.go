@@ -48,6 +48,12 @@ type Store interface {
 	PutAdmin(ctx context.Context, username, passwordHash string) error
 	DeleteAdmin(ctx context.Context, username string) error
 	ListAdmins(ctx context.Context) ([]string, error)
+
+	// Explanations and previews (package explain).
+	ExplainRecord(ctx context.Context, candidates []string, dcs []discovery.Context, grants []string) (*repository.RecordFacts, error)
+	Preview(ctx context.Context, buckets []repository.Bucket, sample int) (repository.PreviewResult, error)
+	AuditQuery(ctx context.Context, by, kind string, question any) error
+	QueryAudit(ctx context.Context, limit int) ([]repository.AdminQuery, error)
 }
 
 var _ Store = (*repository.Store)(nil)

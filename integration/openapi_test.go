@@ -273,6 +273,14 @@ func TestOpenAPIResponses(t *testing.T) {
 	c.Do("PUT", "/admin/users/{name}", "/admin/users/second", w, map[string]string{"password": "another-long-password"}).MustStatus(t, 200)
 	c.Do("PUT", "/admin/users/{name}", "/admin/users/third", w, map[string]string{"password": "short"}).MustStatus(t, 400)
 	c.Do("DELETE", "/admin/users/{name}", "/admin/users/second", w, nil).MustStatus(t, 204)
+	c.Do("GET", "/admin/explain", "/admin/explain?anonymous=true&id=dg.OA/one", w, nil).MustStatus(t, 200)
+	c.Do("GET", "/admin/explain", "/admin/explain?user=oa-reader&id=dg.OA/one&are_records_discoverable=false&global_discovery_authz=/programs", w, nil).MustStatus(t, 200)
+	c.Do("GET", "/admin/explain", "/admin/explain?id=dg.OA/one", w, nil).MustStatus(t, 400)
+	c.Do("GET", "/admin/explain", "/admin/explain?anonymous=true&id=dg.OA/none", w, nil).MustStatus(t, 404)
+	c.Do("POST", "/admin/discovery/preview", "/admin/discovery/preview", w, map[string]any{"are_records_discoverable": false, "users": []string{"oa-reader"}}).MustStatus(t, 200)
+	c.Do("POST", "/admin/discovery/preview", "/admin/discovery/preview", w, map[string]any{"users": 5}).MustStatus(t, 400)
+	c.Do("PUT", "/admin/discovery", "/admin/discovery", w, map[string]any{"are_records_discoverable": false, "dry_run": true}).MustStatus(t, 200)
+	c.Do("GET", "/admin/explain/audit", "/admin/explain/audit", w, nil).MustStatus(t, 200)
 
 	// with filtering on: 403 on an invisible record, filtered lists
 	e.SetDiscovery(discovery.Settings{AreRecordsDiscoverable: false, GlobalDiscoveryAuthz: []string{}})

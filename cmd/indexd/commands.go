@@ -230,6 +230,9 @@ func cmdSettings(ctx context.Context, args []string, stdout io.Writer, getenv fu
 	if len(args) == 0 {
 		return fmt.Errorf("usage: indexd settings get | set KEY=VALUE...")
 	}
+	if args[0] == "set" && isDryRun(args[1:]) {
+		return settingsDryRun(ctx, args[1:], stdout, getenv)
+	}
 	store, err := openStore(ctx, getenv)
 	if err != nil {
 		return err

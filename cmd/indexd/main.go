@@ -23,7 +23,10 @@ commands:
   migrate                       apply database migrations and exit
   admin add|delete|list [NAME]  manage basic-auth admin users (password from INDEXD_ADMIN_PASSWORD or stdin)
   settings get                  print the discovery settings
-  settings set KEY=VALUE...     change them (are_records_discoverable=false, global_discovery_authz=/a,/b)
+  settings set KEY=VALUE...     change them (are_records_discoverable=false, global_discovery_authz=/a,/b);
+                                --dry-run [--user NAME]... previews the change instead ([--json])
+  explain ID --user NAME|--anonymous [--discoverable=B] [--global /a,/b] [--json]
+                                who sees record ID and why (explain -h)
   token USER [TTL]              mint a token for USER with INDEXD_SIGNING_KEY (static policy mode)
   bench [-n N] [FLAGS]          load harness: N synthetic records in indexd_bench, HTTP load, pgbench (bench -h)
 `
@@ -55,6 +58,8 @@ func run(args []string, stdin io.Reader, stdout io.Writer, getenv func(string) s
 		return cmdAdmin(ctx, args[1:], stdin, stdout, getenv)
 	case "settings":
 		return cmdSettings(ctx, args[1:], stdout, getenv)
+	case "explain":
+		return cmdExplain(ctx, args[1:], stdout, getenv)
 	case "token":
 		return cmdToken(args[1:], stdout, getenv)
 	case "bench":

@@ -67,15 +67,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.Settings = api.NewSettingsHolder(st)
 
-	var backend policy.Service
-	if cfg.ArboristURL != "" {
-		backend = policy.NewArborist(cfg.ArboristURL, cfg.PolicyTimeout, nil)
-	} else {
-		static, err := policy.LoadStatic(cfg.PolicyFile)
-		if err != nil {
-			return fail(err)
-		}
-		backend = static
+	backend, err := NewPolicy(cfg)
+	if err != nil {
+		return fail(err)
 	}
 	a.Policy = policy.NewCached(backend, cfg.PolicyCacheTTL)
 	a.authn, err = identity.New(identity.Config{

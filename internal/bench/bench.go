@@ -153,6 +153,8 @@ func runOne(ctx context.Context, cfg Config, done *report) error {
 	fmt.Fprintf(out, "bench: %s\n", pageCache(info.Bytes))
 
 	us := users(cfg.N)
+	us = append(us, &User{Name: UserAdmin, Admin: true, Note: "policy admin"})
+	us = append(us, previewUsers()...)
 	byName := map[string]*User{}
 	for _, u := range us {
 		u.Token = mintToken(u.Name)
@@ -290,7 +292,7 @@ func runOne(ctx context.Context, cfg Config, done *report) error {
 			discoverable = first.Discoverable
 		}
 		if st, _, err := e.probe(ctx, first); err == nil && st == first.Want {
-			drive(ctx, e.client, first, cfg.Concurrency, 0, min(5*time.Second, cfg.Duration))
+			drive(ctx, e.client, first, first.concurrency(cfg), 0, min(5*time.Second, cfg.Duration))
 		}
 	}
 	printHeader(out)
@@ -334,7 +336,7 @@ func runOne(ctx context.Context, cfg Config, done *report) error {
 		}
 		b0 := readBlocks(ctx, pool)
 		cm := startCPU(ctx, pool, svcPid)
-		r.Load = drive(ctx, e.client, sc, cfg.Concurrency, warm, cfg.Duration)
+		r.Load = drive(ctx, e.client, sc, sc.concurrency(cfg), warm, cfg.Duration)
 		r.CPU = cm.stop(r.Load.Total)
 		r.Blocks = readBlocks(ctx, pool).since(b0, r.Load.Total)
 		r.RSS, _, _ = memStatus(svc.pid)

@@ -165,6 +165,8 @@ type User struct {
 	Grants []string
 	// Note says what the user sees.
 	Note string
+	// Admin: the user holds admin on /services/indexd/admin.
+	Admin bool
 }
 
 // Users of the harness.
@@ -174,6 +176,25 @@ const (
 	User001  = "user001pct"
 	UserMany = "user1pct5k"
 )
+
+// UserAdmin is the harness's policy admin (admin on
+// /services/indexd/admin), the caller of the admin scenarios.
+const UserAdmin = "benchadmin"
+
+// PreviewUsers are the users the discovery-preview scenario counts for:
+// the four callers of users and six more, each holding read on a block of
+// 2 to 12 projects, known to the policy server by name only.
+func previewUsers() []*User {
+	var out []*User
+	for k := range 6 {
+		u := &User{Name: fmt.Sprintf("preview%d", k), Note: "preview scenario only"}
+		for p := 0; p < 2+2*k; p++ {
+			u.Grants = append(u.Grants, ProjectPath(31*k+p))
+		}
+		out = append(out, u)
+	}
+	return out
+}
 
 // users builds the synthetic callers for a data set of n records.
 func users(n int) []*User {

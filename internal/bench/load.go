@@ -236,7 +236,7 @@ func cleanupWrites(ctx context.Context, pool *pgxpool.Pool) error {
 // that it gets taught to fill it.
 var knownTables = map[string]bool{
 	"admin_user": true, "alias": true, "authz_set": true, "authz_set_prefix": true, "discovery_settings": true,
-	"discovery_settings_audit": true, "goose_db_version": true, "record": true, "record_url": true,
+	"discovery_settings_audit": true, "goose_db_version": true, "admin_query_audit": true, "record": true, "record_url": true,
 }
 
 func checkKnownTables(ctx context.Context, pool *pgxpool.Pool, out io.Writer) error {

@@ -41,6 +41,7 @@ type PolicyServer struct {
 
 	mu      sync.Mutex
 	byToken map[string]*User
+	byName  map[string]*User
 	stats   map[string]*callStats // user name ("anonymous" for no token)
 }
 
@@ -68,12 +69,14 @@ func StartPolicyServer(us []*User) (*PolicyServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: policy server: %w", err)
 	}
-	p := &PolicyServer{byToken: map[string]*User{}, stats: map[string]*callStats{}, url: "http://" + l.Addr().String()}
+	p := &PolicyServer{byToken: map[string]*User{}, byName: map[string]*User{}, stats: map[string]*callStats{}, url: "http://" + l.Addr().String()}
 	for _, u := range us {
 		p.byToken[u.Token] = u
+		p.byName[strings.ToLower(u.Name)] = u
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /auth/mapping", p.mapping)
+	mux.HandleFunc("POST /auth/mapping", p.userMapping)
 	mux.HandleFunc("POST /auth/request", p.request)
 	p.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = p.srv.Serve(l) }()
@@ -127,10 +130,45 @@ func (p *PolicyServer) mapping(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p.count(u.Name, true)
-		for _, g := range u.Grants {
-			out[g] = indexdActions
-		}
+		out = grantsOf(u)
 	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+// grantsOf is u's mapping.
+func grantsOf(u *User) map[string][]map[string]string {
+	out := map[string][]map[string]string{}
+	for _, g := range u.Grants {
+		out[g] = indexdActions
+	}
+	if u.Admin {
+		out[adminResource] = []map[string]string{{"service": "indexd", "method": "admin"}}
+	}
+	return out
+}
+
+const adminResource = "/services/indexd/admin"
+
+// userMapping is Arborist's service-to-service POST /auth/mapping
+// {"username": name}: the user's mapping, {} for a user it does not know.
+func (p *PolicyServer) userMapping(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Username string `json:"username"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Username == "" {
+		http.Error(w, `{"error":"bad body"}`, http.StatusBadRequest)
+		return
+	}
+	out := map[string][]map[string]string{}
+	p.mu.Lock()
+	u := p.byName[strings.ToLower(body.Username)]
+	p.mu.Unlock()
+	name := "by name: unknown"
+	if u != nil {
+		out, name = grantsOf(u), "by name: "+u.Name
+	}
+	p.count(name, true)
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(out)
 }
@@ -153,6 +191,7 @@ func (p *PolicyServer) request(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var grants []string
+	admin := false
 	if body.User == nil {
 		p.count("anonymous", false)
 	} else {
@@ -162,11 +201,14 @@ func (p *PolicyServer) request(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p.count(u.Name, false)
-		grants = u.Grants
+		grants, admin = u.Grants, u.Admin
 	}
 	ok := len(body.Requests) > 0
 	for _, req := range body.Requests {
 		m := req.Action.Method
+		if admin && req.Action.Service == "indexd" && m == "admin" && discovery.Covers(adminResource, req.Resource) {
+			continue
+		}
 		if req.Action.Service != "indexd" || (m != "read" && m != "create" && m != "update") {
 			ok = false
 			break

@@ -236,6 +236,10 @@ func (rp report) print(out io.Writer) {
 		fmt.Fprintf(out, "- invisible (403) ≤ visible: %s (p50 %s vs %s ms, p99 %s vs %s ms; 5 %% noise allowed)\n",
 			verdict(ok), ms(hid.Load.P50), ms(vis.Load.P50), ms(hid.Load.P99), ms(vis.Load.P99))
 	}
+	if pv := rp.find(kindPreview); pv != nil && pv.NA == "" {
+		fmt.Fprintf(out, "- discovery preview for 10 users ≤ 2 s at 1M records: %s (p50 %s ms, p99 %s ms at %d records, c=%d)\n",
+			verdict(pv.Load.P99 <= 2*time.Second), ms(pv.Load.P50), ms(pv.Load.P99), cfg.N, pv.sc.concurrency(cfg))
+	}
 	fmt.Fprintf(out, "- one policy call per caller per cache TTL: %s (see the table above)\n", verdict(policyOK))
 	rssNote := ""
 	if rp.inProcess {

@@ -53,6 +53,17 @@ type scenario struct {
 	Kind string
 	// Write: the scenario changes data (not held to the growth target).
 	Write bool
+	// Concurrency, when positive, replaces Config.Concurrency for this
+	// scenario (an admin asks one question at a time).
+	Concurrency int
+}
+
+// concurrency is the number of workers that drive sc.
+func (sc *scenario) concurrency(cfg Config) int {
+	if sc.Concurrency > 0 {
+		return sc.Concurrency
+	}
+	return cfg.Concurrency
 }
 
 // Scenario kinds the target checks look for.
@@ -62,6 +73,7 @@ const (
 	kindFiltered   = "filtered-list"
 	kindGetVisible = "get-visible"
 	kindGetHidden  = "get-invisible"
+	kindPreview    = "preview"
 )
 
 // env is what scenarios need: the service, the callers, samples of the data.
@@ -289,6 +301,15 @@ func (e *env) prepare(ctx context.Context) error {
 
 func pick[T any](w *worker, xs []T) T { return xs[w.rng.IntN(len(xs))] }
 
+// previewNames are the ten users the preview scenario counts for.
+func (e *env) previewNames() []string {
+	names := []string{User10, User1, User001, UserMany}
+	for _, u := range previewUsers() {
+		names = append(names, u.Name)
+	}
+	return names
+}
+
 // urlCond is the hand-written url filter: through the record_url table
 // when the schema has one (a btree on url), else the GIN-indexed array.
 func (e *env) urlCond(expr string) string {
@@ -389,6 +410,15 @@ func (e *env) scenarios() []*scenario {
 	add(&scenario{Name: "GET /index/{id} invisible (403)", User: User10, Want: 403, Kind: kindGetHidden,
 		Make: func(ctx context.Context, w *worker) (*http.Request, error) {
 			return e.get(ctx, User10, "/index/"+pick(w, e.invisibleDIDs))
+		}})
+
+	// The admin's discovery preview (issue 15): what turning filtering off
+	// would reveal to the anonymous caller, any logged-in caller and ten
+	// users (two of them with thousands of grants).
+	previewBody := map[string]any{"are_records_discoverable": true, "users": e.previewNames()}
+	add(&scenario{Name: "POST /admin/discovery/preview (10 users, c=1)", User: UserAdmin, Want: 200, Kind: kindPreview, Optional: true, Concurrency: 1,
+		Make: func(ctx context.Context, w *worker) (*http.Request, error) {
+			return e.send(ctx, http.MethodPost, UserAdmin, "/admin/discovery/preview", previewBody)
 		}})
 
 	blocks := max(e.cfg.N/nProjects, 1)
