@@ -112,17 +112,21 @@ type drsMethod struct {
 // the URL's scheme for its first URL of that scheme, then scheme-2,
 // scheme-3, … — stable while the record's urls keep their order.
 func drsMethods(urls []string) []drsMethod {
-	var out []drsMethod
-	seen := map[string]int{}
+	out := make([]drsMethod, 0, len(urls))
 	for _, u := range urls {
 		scheme := indexd.URLScheme(u)
 		typ, ok := indexd.DRSAccessType(scheme)
 		if !ok {
 			continue
 		}
-		seen[scheme]++
+		n := 1 // this url's rank among the record's urls of its scheme
+		for _, m := range out {
+			if indexd.URLScheme(m.url) == scheme {
+				n++
+			}
+		}
 		id := scheme
-		if n := seen[scheme]; n > 1 {
+		if n > 1 {
 			id = scheme + "-" + strconv.Itoa(n)
 		}
 		m := drsMethod{drsAccessMethod: drsAccessMethod{Type: typ, AccessID: id}, url: u}
@@ -171,7 +175,10 @@ func (s *Server) toDRS(r *indexd.Record, host string) drsObject {
 	auth := s.accessAuthorizations()
 	// Stored urls_metadata always decodes (validated when written); if it
 	// did not, locations would come from the URLs alone.
-	urlsMetadata, _ := r.URLsMetadata.StringMaps()
+	var urlsMetadata map[string]map[string]string
+	if !r.URLsMetadata.IsEmpty() {
+		urlsMetadata, _ = r.URLsMetadata.StringMaps()
+	}
 	for _, m := range drsMethods(r.URLs) {
 		am := m.drsAccessMethod
 		am.Cloud, am.Region, am.Available = drsLocation(m.url, urlsMetadata[m.url])

@@ -61,8 +61,10 @@ func (s *Server) register(routes []Route) error {
 		}
 		h := r.handler
 		switch r.Need {
+		case NeedDiscover:
+			h = s.readRouting(h)
 		case NeedWrite:
-			h = s.requireCaller(h)
+			h = s.requireCaller(s.stampCommit(h))
 		case NeedAdmin:
 			h = s.requireAdmin(h)
 		}

@@ -57,6 +57,9 @@ type Config struct {
 	DRSBearerIssuers []string
 	// OpenAPI is the served OpenAPI document (YAML).
 	OpenAPI []byte
+	// ReplicaMaxLag is the read replicas' lag bound (the lifetime of the
+	// read-your-writes cookie is derived from it).
+	ReplicaMaxLag time.Duration
 	// PasswordCost is the bcrypt cost of new admin passwords
 	// (identity.BcryptCost when 0; only tests lower it).
 	PasswordCost int

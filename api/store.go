@@ -5,6 +5,7 @@ import (
 
 	"github.com/datacommons/indexd"
 	"github.com/datacommons/indexd/discovery"
+	"github.com/datacommons/indexd/replica"
 	"github.com/datacommons/indexd/repository"
 )
 
@@ -34,6 +35,13 @@ type Store interface {
 	UpdateAllVersions(ctx context.Context, baseid string, authorized []repository.Version, acl, authz *[]string) ([]indexd.Ref, error)
 	AddAliases(ctx context.Context, did, rev string, aliases []string, replace bool) ([]string, error)
 	DeleteAliases(ctx context.Context, did, rev, alias string) error
+
+	// ForRead binds a read route's request to a read replica (or the
+	// primary) that has replayed at least up to after (0: within the lag
+	// bound); CommitPosition is the position to hand out after a write
+	// (0 without read replicas).
+	ForRead(ctx context.Context, after replica.Position) context.Context
+	CommitPosition(ctx context.Context) (replica.Position, error)
 
 	Settings(ctx context.Context) (discovery.Settings, error)
 	UpdateSettings(ctx context.Context, by string, change func(discovery.Settings) (discovery.Settings, error)) (discovery.Settings, error)

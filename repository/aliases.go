@@ -15,7 +15,7 @@ import (
 func (s *Store) Aliases(ctx context.Context, did string) ([]string, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	rows, err := s.pool.Query(ctx, "SELECT name FROM alias WHERE did = $1 ORDER BY name", did)
+	rows, err := s.reader(ctx).Query(ctx, "SELECT name FROM alias WHERE did = $1 ORDER BY name", did)
 	if err != nil {
 		return nil, fmt.Errorf("repository: list aliases: %w", classify(err))
 	}

@@ -55,10 +55,17 @@ func (s *Store) selectRecords(withAliases bool) sq.SelectBuilder {
 func collect(rows pgx.Rows) ([]indexd.Record, error) {
 	defer rows.Close()
 	out := []indexd.Record{}
-	for rows.Next() {
+	var raw *rawRow
+	for n := 0; rows.Next(); n++ {
+		if n == 0 {
+			raw = newRawRow(rows.FieldDescriptions())
+		}
 		var r indexd.Record
-		if err := scanRecord(rows, &r); err != nil {
-			return nil, fmt.Errorf("repository: scan record: %w", err)
+		if raw == nil || raw.decode(rows.RawValues(), &r) != nil {
+			r = indexd.Record{}
+			if err := scanRecord(rows, &r); err != nil {
+				return nil, fmt.Errorf("repository: scan record: %w", err)
+			}
 		}
 		out = append(out, r)
 	}
@@ -73,6 +80,9 @@ func (s *Store) query(ctx context.Context, q querier, b sq.SelectBuilder) ([]ind
 }
 
 func (s *Store) queryMode(ctx context.Context, q querier, b sq.SelectBuilder, mode pgx.QueryExecMode) ([]indexd.Record, error) {
+	if mode == pgx.QueryExecModeCacheStatement {
+		mode = s.prepared
+	}
 	sql, args, err := b.ToSql()
 	if err != nil {
 		return nil, fmt.Errorf("repository: build query: %w", err)
@@ -98,12 +108,13 @@ func (s *Store) ListRecords(ctx context.Context, dc discovery.Context, f indexd.
 	if limit <= 0 || limit > indexd.MaxLimit {
 		limit = indexd.DefaultLimit
 	}
-	vis, err := s.visibleScope(ctx, s.pool, dc)
+	q := s.reader(ctx)
+	vis, err := s.visibleScope(ctx, q, dc)
 	if err != nil {
 		return indexd.Page{}, err
 	}
 	if len(f.Authz) > 0 || f.AuthzNull {
-		if vis, err = s.narrowByAuthz(ctx, s.pool, vis, f.Authz, f.AuthzNull); err != nil {
+		if vis, err = s.narrowByAuthz(ctx, q, vis, f.Authz, f.AuthzNull); err != nil {
 			return indexd.Page{}, err
 		}
 		f.Authz, f.AuthzNull = nil, false
@@ -112,7 +123,7 @@ func (s *Store) ListRecords(ctx context.Context, dc discovery.Context, f indexd.
 	if err != nil {
 		return indexd.Page{}, err
 	}
-	b := s.selectRecords(opt.WithAliases).OrderBy(colDID).Limit(uint64(limit) + 1)
+	b := s.selectPage(opt.WithAliases).OrderBy(colDID).Limit(uint64(limit) + 1)
 	// Planned per execution (an unnamed statement, its result description
 	// cached so rows still arrive in binary) where the parameters decide the
 	// plan: a cached generic plan for "authz_set_id = ANY($1) ORDER BY did"
@@ -138,9 +149,14 @@ func (s *Store) ListRecords(ctx context.Context, dc discovery.Context, f indexd.
 	if f.Page > 0 {
 		b = b.Offset(uint64(f.Page) * uint64(limit))
 	}
-	recs, err := s.queryMode(ctx, s.pool, b, mode)
+	recs, err := s.queryMode(ctx, q, b, mode)
 	if err != nil {
 		return indexd.Page{}, err
+	}
+	if opt.WithAliases {
+		if err := s.fillAliases(ctx, q, recs); err != nil {
+			return indexd.Page{}, err
+		}
 	}
 	page := indexd.Page{Records: recs}
 	if len(recs) > limit {
@@ -175,12 +191,17 @@ func (s *Store) GetRecords(ctx context.Context, dc discovery.Context, dids []str
 	if len(dids) == 0 {
 		return []indexd.Record{}, nil
 	}
-	vis, err := s.visibility(ctx, s.pool, dc)
+	q := s.reader(ctx)
+	vis, err := s.visibility(ctx, q, dc)
 	if err != nil {
 		return nil, err
 	}
-	b := s.selectRecords(opt.WithAliases).Where(vis).Where(sq.Expr("r.did = ANY(?::text[])", dids)).OrderBy(colDID)
-	return s.query(ctx, s.pool, b)
+	b := s.selectPage(opt.WithAliases).Where(vis).Where(sq.Expr("r.did = ANY(?::text[])", dids)).OrderBy(colDID)
+	recs, err := s.query(ctx, q, b)
+	if err == nil && opt.WithAliases {
+		err = s.fillAliases(ctx, q, recs)
+	}
+	return recs, err
 }
 
 // GetRecord returns the record an id names: candidates are the id's
@@ -193,7 +214,7 @@ func (s *Store) GetRecords(ctx context.Context, dc discovery.Context, dids []str
 func (s *Store) GetRecord(ctx context.Context, dc discovery.Context, candidates []string) (*indexd.Record, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	return s.getRecord(ctx, s.pool, dc, candidates)
+	return s.getRecord(ctx, s.reader(ctx), dc, candidates)
 }
 
 func (s *Store) getRecord(ctx context.Context, q querier, dc discovery.Context, candidates []string) (*indexd.Record, error) {
@@ -252,7 +273,8 @@ func (s *Store) ResolveRecords(ctx context.Context, dc discovery.Context, ids, t
 	if len(ids) == 0 {
 		return out, nil
 	}
-	vis, err := s.visibility(ctx, s.pool, dc)
+	q := s.reader(ctx)
+	vis, err := s.visibility(ctx, q, dc)
 	if err != nil {
 		return nil, err
 	}
@@ -271,7 +293,7 @@ func (s *Store) ResolveRecords(ctx context.Context, dc discovery.Context, ids, t
 		return nil, fmt.Errorf("repository: build query: %w", err)
 	}
 	args := append([]any{ids, twins}, visArgs...)
-	rows, err := s.pool.Query(ctx, sql, args...) // prepared: one plan (primary-key probes) fits every id list
+	rows, err := q.Query(ctx, sql, args...) // prepared: one plan (primary-key probes) fits every id list
 	if err != nil {
 		return nil, fmt.Errorf("repository: resolve ids: %w", classify(err))
 	}
@@ -298,16 +320,17 @@ func (s *Store) ResolveRecords(ctx context.Context, dc discovery.Context, ids, t
 func (s *Store) Versions(ctx context.Context, dc discovery.Context, candidates []string) ([]indexd.Record, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	vis, err := s.visibility(ctx, s.pool, dc)
+	q := s.reader(ctx)
+	vis, err := s.visibility(ctx, q, dc)
 	if err != nil {
 		return nil, err
 	}
-	baseid, err := s.resolveChain(ctx, vis, candidates)
+	baseid, err := s.resolveChain(ctx, q, vis, candidates)
 	if err != nil {
 		return nil, err
 	}
 	b := s.selectRecords(false).Where(vis).Where(sq.Eq{"r.baseid": baseid}).OrderBy("r.created_date", colDID)
-	recs, err := s.query(ctx, s.pool, b)
+	recs, err := s.query(ctx, q, b)
 	if err != nil {
 		return nil, err
 	}
@@ -327,11 +350,12 @@ func (s *Store) Versions(ctx context.Context, dc discovery.Context, candidates [
 func (s *Store) Latest(ctx context.Context, dc discovery.Context, candidates []string, hasVersion bool) (*indexd.Record, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	vis, err := s.visibility(ctx, s.pool, dc)
+	q := s.reader(ctx)
+	vis, err := s.visibility(ctx, q, dc)
 	if err != nil {
 		return nil, err
 	}
-	baseid, err := s.resolveChain(ctx, vis, candidates)
+	baseid, err := s.resolveChain(ctx, q, vis, candidates)
 	if err != nil {
 		return nil, err
 	}
@@ -342,7 +366,7 @@ func (s *Store) Latest(ctx context.Context, dc discovery.Context, candidates []s
 		b = b.OrderBy("(r.version IS NOT NULL) DESC")
 	}
 	b = b.OrderBy("r.created_date DESC", colDID+" DESC").Limit(1)
-	recs, err := s.query(ctx, s.pool, b)
+	recs, err := s.query(ctx, q, b)
 	if err != nil {
 		return nil, err
 	}
@@ -362,7 +386,7 @@ func (s *Store) Latest(ctx context.Context, dc discovery.Context, candidates []s
 // — else the chain whose baseid is candidates[0] — some version of which
 // must be visible. Returns the baseid, indexd.ErrNotFound or
 // indexd.ErrNotVisible.
-func (s *Store) resolveChain(ctx context.Context, vis sq.Sqlizer, candidates []string) (string, error) {
+func (s *Store) resolveChain(ctx context.Context, q querier, vis sq.Sqlizer, candidates []string) (string, error) {
 	visSQL, visArgs, err := vis.ToSql()
 	if err != nil {
 		return "", fmt.Errorf("repository: build predicate: %w", err)
@@ -390,7 +414,7 @@ func (s *Store) resolveChain(ctx context.Context, vis sq.Sqlizer, candidates []s
 	args = append(args, candidates[0])
 	var baseid string
 	var visible bool
-	err = s.pool.QueryRow(ctx, sql, args...).Scan(&baseid, &visible)
+	err = q.QueryRow(ctx, sql, args...).Scan(&baseid, &visible)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", indexd.Errorf(indexd.ErrNotFound, "no record found")
 	}
@@ -415,7 +439,8 @@ type StatsOptions struct {
 func (s *Store) Stats(ctx context.Context, dc discovery.Context, opt StatsOptions) (indexd.Stats, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	vis, err := s.visibility(ctx, s.pool, dc)
+	q := s.reader(ctx)
+	vis, err := s.visibility(ctx, q, dc)
 	if err != nil {
 		return indexd.Stats{}, err
 	}
@@ -431,7 +456,7 @@ func (s *Store) Stats(ctx context.Context, dc discovery.Context, opt StatsOption
 		return indexd.Stats{}, fmt.Errorf("repository: build stats: %w", err)
 	}
 	var st indexd.Stats
-	if err := s.pool.QueryRow(ctx, sql, append([]any{pgx.QueryExecModeCacheDescribe}, args...)...).Scan(&st.FileCount, &st.TotalFileSize); err != nil {
+	if err := q.QueryRow(ctx, sql, append([]any{pgx.QueryExecModeCacheDescribe}, args...)...).Scan(&st.FileCount, &st.TotalFileSize); err != nil {
 		return indexd.Stats{}, fmt.Errorf("repository: stats: %w", classify(err))
 	}
 	return st, nil

@@ -15,6 +15,11 @@ const (
 	recordFrom       = tableRecord + " r"
 	aliasesOfRecord  = "ARRAY(SELECT a.name FROM alias a WHERE a.did = r.did ORDER BY a.name) AS aliases"
 	noAliases        = "'{}'::text[] AS aliases"
+	// aliasesLater is a page's aliases column: '{}' when no record has an
+	// alias (one probe of the alias table per query, not per row), NULL
+	// when some may, and then one query reads the whole page's aliases
+	// (fillAliases).
+	aliasesLater = "CASE WHEN (SELECT EXISTS (SELECT 1 FROM alias)) THEN NULL ELSE '{}'::text[] END AS aliases"
 )
 
 // recordColumns are selected, in this order, by scanRecord.

@@ -183,13 +183,13 @@ func (s *Store) WatchSettings(ctx context.Context, poll time.Duration, sink Sett
 }
 
 func (s *Store) listen(ctx context.Context, poll time.Duration, refresh func(authoritative bool)) error {
-	conn, err := s.pool.Acquire(ctx)
+	conn, release, err := s.listenConn(ctx)
 	if err != nil {
 		return err
 	}
-	defer conn.Release()
+	defer release()
 	if _, err := conn.Exec(ctx, "LISTEN "+settingsChannel); err != nil {
-		conn.Conn().Close(ctx)
+		conn.Close(ctx)
 		return err
 	}
 	defer func() {
@@ -201,17 +201,40 @@ func (s *Store) listen(ctx context.Context, poll time.Duration, refresh func(aut
 	refresh(true) // anything missed while connecting
 	for {
 		wctx, cancel := context.WithTimeout(ctx, poll)
-		_, err := conn.Conn().WaitForNotification(wctx)
+		_, err := conn.WaitForNotification(wctx)
 		cancel()
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-			conn.Conn().Close(ctx)
+			conn.Close(ctx)
 			return err
 		}
 		// A notification moves forward only; the periodic re-read is
 		// authoritative.
 		refresh(err != nil)
 	}
+}
+
+// listenConn is the connection to LISTEN on: a pooled one, or a direct one
+// to Options.ListenURL (a transaction-pooling proxy in front of the pool
+// would not deliver notifications).
+func (s *Store) listenConn(ctx context.Context) (*pgx.Conn, func(), error) {
+	if s.listenURL == "" {
+		c, err := s.pool.Acquire(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		return c.Conn(), c.Release, nil
+	}
+	cfg, err := pgx.ParseConfig(s.listenURL)
+	if err != nil {
+		return nil, nil, errors.New("the listen URL is not a valid PostgreSQL connection string")
+	}
+	cfg.ConnectTimeout = 5 * time.Second
+	c, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, func() { _ = c.Close(context.Background()) }, nil
 }

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"runtime"
 	"strings"
@@ -21,11 +22,13 @@ import (
 	"time"
 
 	sq "github.com/Masterminds/squirrel"
-	"github.com/datacommons/indexd"
-	"github.com/datacommons/indexd/boundedcache"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/datacommons/indexd"
+	"github.com/datacommons/indexd/boundedcache"
+	"github.com/datacommons/indexd/replica"
 )
 
 // Options tune the store.
@@ -55,6 +58,18 @@ type Options struct {
 	// same (records_read.go). Without it they are told apart
 	// (indexd.ErrNotVisible), as the HTTP layer answers 403 and 404.
 	HideExistence bool
+	// ReadURLs are read replicas (streaming standbys of the primary): reads
+	// of requests bound with ForRead go to one of them (package replica).
+	ReadURLs []string
+	// MaxReplicaLag is the staleness a read without a commit position
+	// accepts from a replica (default 5 s).
+	MaxReplicaLag time.Duration
+	// ListenURL, when set, is a direct connection to the primary for
+	// LISTEN (the pool may sit behind a transaction-pooling proxy, which
+	// does not deliver notifications).
+	ListenURL string
+	// Log receives the read replicas' state changes (default slog.Default()).
+	Log *slog.Logger
 }
 
 // Store is the PostgreSQL repository. Safe for concurrent use.
@@ -69,25 +84,25 @@ type Store struct {
 	// forcePath, when set, overrides the list access path choice (tests
 	// compare the paths on the same data).
 	forcePath *listPath
+	// replicas routes reads bound with ForRead; nil without read replicas.
+	replicas  *replica.Set
+	listenURL string
+	// prepared is the mode of the statements that would be prepared and
+	// cached: pgx's cache_statement, unless the database URL chose another
+	// default_query_exec_mode (behind a transaction-pooling proxy that
+	// does not track prepared statements, such as PgBouncer before 1.21).
+	prepared pgx.QueryExecMode
 }
 
 // Open connects a pool to url and checks it answers.
 func Open(ctx context.Context, url string, opts Options) (*Store, error) {
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		return nil, fmt.Errorf("repository: parse database url: %w", err)
-	}
-	if opts.MaxConns > 0 {
-		cfg.MaxConns = opts.MaxConns
-	} else {
-		cfg.MaxConns = int32(max(8, 4*runtime.GOMAXPROCS(0)))
-	}
 	if opts.QueryTimeout <= 0 {
 		opts.QueryTimeout = 10 * time.Second
 	}
-	// A server-side bound as well as the context deadline.
-	cfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(opts.QueryTimeout.Milliseconds())
-	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	cfg, err := poolConfig(url, opts)
+	if err != nil {
+		return nil, fmt.Errorf("repository: parse database url: %w", err)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("repository: connect: %w", err)
@@ -97,7 +112,50 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
+	s.listenURL = opts.ListenURL
+	if len(opts.ReadURLs) > 0 {
+		var replicas []*pgxpool.Pool
+		for i, u := range opts.ReadURLs {
+			var p *pgxpool.Pool
+			rcfg, err := poolConfig(u, opts)
+			if err != nil {
+				// Never the URL or the parser's message: they may hold a password.
+				err = errors.New("not a valid PostgreSQL connection string")
+			} else {
+				p, err = pgxpool.NewWithConfig(ctx, rcfg)
+			}
+			if err != nil {
+				for _, p := range replicas {
+					p.Close()
+				}
+				pool.Close()
+				return nil, fmt.Errorf("repository: read replica %d: %w", i+1, err)
+			}
+			replicas = append(replicas, p)
+		}
+		// A replica that is down at start-up is not fatal: reads go to the
+		// primary until it answers.
+		s.replicas = replica.New(pool, replicas, replica.Options{MaxLag: opts.MaxReplicaLag, Log: opts.Log})
+		s.replicas.Start(ctx)
+	}
 	return s, nil
+}
+
+// poolConfig is the pool configuration of the primary and of each replica.
+func poolConfig(url string, opts Options) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = opts.MaxConns
+	} else {
+		cfg.MaxConns = int32(max(8, 4*runtime.GOMAXPROCS(0)))
+	}
+	// A server-side bound as well as the context deadline.
+	cfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(opts.QueryTimeout.Milliseconds())
+	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	return cfg, nil
 }
 
 // New wraps an existing pool.
@@ -105,7 +163,8 @@ func New(pool *pgxpool.Pool, opts Options) *Store {
 	if opts.QueryTimeout <= 0 {
 		opts.QueryTimeout = 10 * time.Second
 	}
-	s := &Store{pool: pool, sb: sq.StatementBuilder.PlaceholderFormat(sq.Dollar), timeout: opts.QueryTimeout, prefix: opts.DefaultPrefix, hide: opts.HideExistence}
+	s := &Store{pool: pool, sb: sq.StatementBuilder.PlaceholderFormat(sq.Dollar), timeout: opts.QueryTimeout,
+		prefix: opts.DefaultPrefix, hide: opts.HideExistence, prepared: pool.Config().ConnConfig.DefaultQueryExecMode}
 	if opts.VisibleSetTTL == 0 {
 		opts.VisibleSetTTL = time.Second
 	}
@@ -136,8 +195,16 @@ func (s *Store) VisibleSetCacheStats() boundedcache.Stats {
 // Pool exposes the pool (migrations, settings listener, tests).
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
-// Close closes the pool.
-func (s *Store) Close() { s.pool.Close() }
+// Close closes the pools.
+func (s *Store) Close() {
+	if s.replicas != nil {
+		s.replicas.Close()
+		for _, m := range s.replicas.Members() {
+			m.Pool().Close()
+		}
+	}
+	s.pool.Close()
+}
 
 // Ping checks the database answers a query.
 func (s *Store) Ping(ctx context.Context) error {

@@ -32,7 +32,8 @@ func (s *Store) ListURLs(ctx context.Context, dc discovery.Context, f indexd.URL
 	}
 	offset := max(f.Offset, 0)
 	n := uint64(offset + limit)
-	vis, err := s.visibleScope(ctx, s.pool, dc)
+	q := s.reader(ctx)
+	vis, err := s.visibleScope(ctx, q, dc)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +58,7 @@ func (s *Store) ListURLs(ctx context.Context, dc discovery.Context, f indexd.URL
 	if err != nil {
 		return nil, fmt.Errorf("repository: build url list: %w", err)
 	}
-	rows, err := s.pool.Query(ctx, sql, append([]any{pgx.QueryExecModeCacheDescribe}, args...)...)
+	rows, err := q.Query(ctx, sql, append([]any{pgx.QueryExecModeCacheDescribe}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("repository: list urls: %w", classify(err))
 	}
@@ -81,7 +82,7 @@ func (s *Store) ListURLs(ctx context.Context, dc discovery.Context, f indexd.URL
 func (s *Store) QueryURLs(ctx context.Context, dc discovery.Context, uq indexd.URLQuery) ([]indexd.URLMatch, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	vis, err := s.visibility(ctx, s.pool, dc)
+	vis, err := s.visibility(ctx, s.reader(ctx), dc)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +109,7 @@ func (s *Store) QueryURLs(ctx context.Context, dc discovery.Context, uq indexd.U
 func (s *Store) QueryURLMetadata(ctx context.Context, dc discovery.Context, uq indexd.URLQuery) ([]indexd.URLMatch, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	vis, err := s.visibility(ctx, s.pool, dc)
+	vis, err := s.visibility(ctx, s.reader(ctx), dc)
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +176,7 @@ func (s *Store) queryMatches(ctx context.Context, b sq.SelectBuilder, single boo
 	if err != nil {
 		return nil, fmt.Errorf("repository: build url query: %w", err)
 	}
-	rows, err := s.pool.Query(ctx, sql, append([]any{pgx.QueryExecModeCacheDescribe}, args...)...)
+	rows, err := s.reader(ctx).Query(ctx, sql, append([]any{pgx.QueryExecModeCacheDescribe}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("repository: url query: %w", classify(err))
 	}

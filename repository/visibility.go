@@ -151,7 +151,10 @@ func (s *Store) resolveVisibleSets(ctx context.Context, q querier, grants []stri
 	if len(norm) > 0 && norm[0] == "" {
 		norm = norm[1:]
 	}
-	if s.sets == nil {
+	if s.sets == nil || freshRead(ctx) {
+		// A read with a commit position must see sets created up to it,
+		// which a cached answer (another instance's, or a lagging
+		// replica's) may lack.
 		return s.queryVisibleSets(ctx, q, norm)
 	}
 	key := grantsKey(norm)

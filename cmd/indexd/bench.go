@@ -20,6 +20,8 @@ func cmdBench(ctx context.Context, args []string, stdout io.Writer, getenv func(
 	fs.SetOutput(stdout)
 	var cfg bench.Config
 	fs.IntVar(&cfg.N, "n", 1_000_000, "number of synthetic records")
+	sizes := fs.String("sizes", "", "run at several record counts, each in its own database (-db name + _100k, _1m, …), then print the growth per decade and the sizes: e.g. 100k,1m,10m")
+	fs.BoolVar(&cfg.Cold, "cold", false, "drop the OS page cache before each scenario and skip warm-ups (root; PostgreSQL's shared buffers stay)")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measured time per scenario")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 8, "concurrent HTTP workers (and pgbench clients)")
 	dbDefault := bench.DefaultDBURL
@@ -46,6 +48,12 @@ func cmdBench(ctx context.Context, args []string, stdout io.Writer, getenv func(
 		return fmt.Errorf("bench: unexpected arguments %v", fs.Args())
 	}
 	cfg.DBConns = *dbConns
+	if *sizes != "" {
+		var err error
+		if cfg.Sizes, err = bench.ParseSizes(*sizes); err != nil {
+			return err
+		}
+	}
 	cfg.Out = stdout
 	if !cfg.InProcess {
 		exe, err := os.Executable()

@@ -48,7 +48,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	store, err := repository.Open(ctx, cfg.DatabaseURL, repository.Options{QueryTimeout: cfg.QueryTimeout, MaxConns: cfg.MaxConns,
-		DefaultPrefix: cfg.DefaultPrefix, HideExistence: cfg.HideExistence})
+		DefaultPrefix: cfg.DefaultPrefix, HideExistence: cfg.HideExistence,
+		ReadURLs: cfg.ReadURLs, MaxReplicaLag: cfg.ReplicaMaxLag, ListenURL: cfg.ListenURL, Log: log})
 	if err != nil {
 		return nil, err
 	}
@@ -96,6 +97,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Version: Version, Commit: Commit, Hostname: cfg.DRSHostname, DRSCompactPrefix: cfg.DRSCompactPrefix,
 		DRSMaxBulk: cfg.DRSMaxBulk, DRS12: cfg.DRSVersion == "1.2", OpenAPI: openapi.Document,
 		DRSBearerIssuers: nonEmptyList(cfg.JWTIssuer), Storage: a.Storage, PasswordCost: cfg.PasswordCost,
+		ReplicaMaxLag: cfg.ReplicaMaxLag,
 	}, store, a.Policy, a.authn, a.Settings, log)
 	if err != nil {
 		return fail(err)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/datacommons/indexd/discovery"
 )
 
@@ -19,6 +21,14 @@ type Config struct {
 	DatabaseURL    string
 	Listen         string
 	MigrateOnStart bool
+
+	// Read replicas (INDEXD_DATABASE_READ_URL, comma-separated) and the
+	// staleness a read without a commit position accepts from them.
+	ReadURLs      []string
+	ReplicaMaxLag time.Duration
+	// ListenURL is a direct connection to the primary for LISTEN, when
+	// DatabaseURL goes through a transaction-pooling proxy (PgBouncer).
+	ListenURL string
 
 	// Policy backend: ArboristURL, or PolicyFile (static), exactly one.
 	ArboristURL    string
@@ -75,6 +85,7 @@ func Defaults() Config {
 	return Config{
 		Listen:          "127.0.0.1:8080",
 		BasicAuth:       true,
+		ReplicaMaxLag:   5 * time.Second,
 		PolicyTimeout:   3 * time.Second,
 		PolicyCacheTTL:  60 * time.Second,
 		InitialSettings: discovery.DefaultSettings(),
@@ -130,6 +141,16 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	str("INDEXD_DATABASE_URL", &c.DatabaseURL)
 	str("INDEXD_LISTEN", &c.Listen)
+	var readURLs string
+	str("INDEXD_DATABASE_READ_URL", &readURLs)
+	if readURLs != "" {
+		c.ReadURLs = strings.Split(readURLs, ",")
+		for i := range c.ReadURLs {
+			c.ReadURLs[i] = strings.TrimSpace(c.ReadURLs[i])
+		}
+	}
+	dur("INDEXD_REPLICA_MAX_LAG", &c.ReplicaMaxLag)
+	str("INDEXD_DATABASE_LISTEN_URL", &c.ListenURL)
 	boolean("INDEXD_MIGRATE", &c.MigrateOnStart)
 	str("INDEXD_ARBORIST_URL", &c.ArboristURL)
 	str("INDEXD_POLICY_FILE", &c.PolicyFile)
@@ -190,6 +211,20 @@ func FromEnv(getenv func(string) string) (Config, error) {
 func (c Config) Validate() error {
 	if c.DatabaseURL == "" {
 		return fmt.Errorf("configuration: INDEXD_DATABASE_URL is required")
+	}
+	for i, u := range c.ReadURLs {
+		// The values are never echoed: they may hold passwords.
+		if _, err := pgconn.ParseConfig(u); u == "" || err != nil {
+			return fmt.Errorf("configuration: INDEXD_DATABASE_READ_URL entry %d (of %d, comma-separated) is not a valid PostgreSQL connection string", i+1, len(c.ReadURLs))
+		}
+	}
+	if c.ReplicaMaxLag <= 0 {
+		return fmt.Errorf("configuration: INDEXD_REPLICA_MAX_LAG must be a positive duration such as 5s")
+	}
+	if c.ListenURL != "" {
+		if _, err := pgconn.ParseConfig(c.ListenURL); err != nil {
+			return fmt.Errorf("configuration: INDEXD_DATABASE_LISTEN_URL is not a valid PostgreSQL connection string")
+		}
 	}
 	if (c.ArboristURL == "") == (c.PolicyFile == "") {
 		return fmt.Errorf("configuration: set exactly one of INDEXD_ARBORIST_URL and INDEXD_POLICY_FILE")

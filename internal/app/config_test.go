@@ -3,6 +3,7 @@ package app
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestDRSMaxBulkConfig: a non-positive or malformed maxBulkRequestLength
@@ -113,5 +114,51 @@ func TestDRSVersionConfig(t *testing.T) {
 		case err != nil || c.DRSVersion != tc.want:
 			t.Errorf("%v: %q %v, want %s", tc.env, c.DRSVersion, err, tc.want)
 		}
+	}
+}
+
+// TestReplicaConfig: read replicas are a comma-separated list of
+// connection strings; a bad one stops start-up naming the variable and the
+// entry, never echoing the value (it may hold a password).
+func TestReplicaConfig(t *testing.T) {
+	base := map[string]string{"INDEXD_DATABASE_URL": "postgres://x/y", "INDEXD_ARBORIST_URL": "http://arborist"}
+	load := func(extra map[string]string) (Config, error) {
+		env := map[string]string{}
+		for k, v := range base {
+			env[k] = v
+		}
+		for k, v := range extra {
+			env[k] = v
+		}
+		c, err := FromEnv(func(k string) string { return env[k] })
+		if err == nil {
+			err = c.Validate()
+		}
+		return c, err
+	}
+	c, err := load(nil)
+	if err != nil || c.ReadURLs != nil || c.ReplicaMaxLag != 5*time.Second {
+		t.Fatalf("defaults: %+v, %v", c, err)
+	}
+	c, err = load(map[string]string{"INDEXD_DATABASE_READ_URL": "postgres://r1:pw@h1/db, postgres://h2/db", "INDEXD_REPLICA_MAX_LAG": "2s"})
+	if err != nil || len(c.ReadURLs) != 2 || c.ReadURLs[1] != "postgres://h2/db" || c.ReplicaMaxLag != 2*time.Second {
+		t.Fatalf("two replicas: %q %s, %v", c.ReadURLs, c.ReplicaMaxLag, err)
+	}
+	for _, tc := range []struct{ name, key, val, want string }{
+		{"bad url", "INDEXD_DATABASE_READ_URL", "postgres://h1/db,postgres://u:topsecret@h2:notaport/db", "INDEXD_DATABASE_READ_URL entry 2"},
+		{"empty entry", "INDEXD_DATABASE_READ_URL", "postgres://h1/db,,postgres://h2/db", "INDEXD_DATABASE_READ_URL entry 2"},
+		{"zero lag", "INDEXD_REPLICA_MAX_LAG", "0s", "INDEXD_REPLICA_MAX_LAG"},
+		{"lag not a duration", "INDEXD_REPLICA_MAX_LAG", "five", "INDEXD_REPLICA_MAX_LAG"},
+		{"bad listen url", "INDEXD_DATABASE_LISTEN_URL", "postgres://u:topsecret@h:notaport/db", "INDEXD_DATABASE_LISTEN_URL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := load(map[string]string{tc.key: tc.val})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want one naming %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "topsecret") {
+				t.Fatalf("the error echoes a password: %v", err)
+			}
+		})
 	}
 }

@@ -46,6 +46,13 @@ type Config struct {
 	// storageConfig is the service's storage configuration (written by
 	// startService: the bench bucket, for the access route).
 	storageConfig string
+	// Sizes, when set, runs the harness once per record count, each in a
+	// database of its own (DBURL's name + "_100k", "_1m", "_10m", …), and
+	// then prints how each scenario's figures grow from size to size.
+	Sizes []int
+	// Cold drops the OS page cache before each scenario and skips the
+	// warm-ups (needs root; PostgreSQL's shared buffers stay as they are).
+	Cold bool
 	// Duration is how long each scenario is measured (default 10 s), after
 	// a warm-up of a tenth of it (at most 2 s).
 	Duration time.Duration
@@ -115,6 +122,9 @@ type result struct {
 	Load loadResult
 	CPU  cpuUse // per request
 	RSS  int64
+	// Blocks are the database's shared-buffer blocks per request: found
+	// in shared buffers, and read (from the OS page cache or the disk).
+	Blocks blocksPer
 	// Raw: the hand-written SQL; Svc: the service's own statements.
 	Raw, Svc     *rawRun
 	RawNA, SvcNA string
@@ -126,9 +136,9 @@ type rawRun struct {
 	CPU cpuUse
 }
 
-// Run executes the whole harness.
-func Run(ctx context.Context, cfg Config) error {
-	cfg.defaults()
+// runOne runs the harness at one size (cfg.N records in cfg.DBURL) and
+// leaves its report in done.
+func runOne(ctx context.Context, cfg Config, done *report) error {
 	out := cfg.Out
 	var only *regexp.Regexp
 	if cfg.Only != "" {
@@ -143,6 +153,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	fmt.Fprint(out, hardware(ctx, cfg.DBURL))
 	fmt.Fprintf(out, "bench: database size %s, %d authz sets\n", info.Size, len(info.Sets))
+	fmt.Fprintf(out, "bench: %s\n", pageCache(info.Bytes))
 
 	us := users(cfg.N)
 	us = append(us, &User{Name: UserAdmin, Admin: true, Note: "policy admin"})
@@ -267,12 +278,15 @@ func Run(ctx context.Context, cfg Config) error {
 		defer pprof.StopCPUProfile()
 	}
 	warm := min(cfg.Duration/10, 2*time.Second)
+	if cfg.Cold {
+		warm = 0
+	}
 	var results []*result
 	discoverable := false
 	fmt.Fprintf(out, "\nbench: %d scenarios × %s at concurrency %d (warm-up %s each)\n\n", len(scs), cfg.Duration, cfg.Concurrency, warm)
 	// A global warm-up (connections, prepared statements, caches), so the
 	// first scenario is not measured cold.
-	if len(scs) > 0 {
+	if len(scs) > 0 && !cfg.Cold {
 		first := scs[0]
 		if first.Discoverable != discoverable {
 			if err := e.setDiscoverable(ctx, first.Discoverable); err != nil {
@@ -318,9 +332,16 @@ func Run(ctx context.Context, cfg Config) error {
 		if svcPid == os.Getpid() {
 			svcPid = 0 // in process: all CPU shows as the client's
 		}
+		if cfg.Cold {
+			if err := dropCaches(); err != nil {
+				return err
+			}
+		}
+		b0 := readBlocks(ctx, pool)
 		cm := startCPU(ctx, pool, svcPid)
 		r.Load = drive(ctx, e.client, sc, sc.concurrency(cfg), warm, cfg.Duration)
 		r.CPU = cm.stop(r.Load.Total)
+		r.Blocks = readBlocks(ctx, pool).since(b0, r.Load.Total)
 		r.RSS, _, _ = memStatus(svc.pid)
 		runRaw := func(raw *rawSQL) (*rawRun, string) {
 			switch {
@@ -358,6 +379,11 @@ func Run(ctx context.Context, cfg Config) error {
 	rep := report{cfg: cfg, info: info, results: results, hwm: hwm, calls: pol.Counts(), users: us,
 		sets0: sets0, sets1: sets1, inProcess: svc.pid == os.Getpid()}
 	rep.print(out)
+	if rep.info.Relations, err = relationSizes(ctx, pool, cfg.N); err != nil {
+		return err
+	}
+	printSizes(out, []*report{&rep})
+	*done = rep
 	return nil
 }
 

@@ -61,9 +61,15 @@ func kindOf(i int) kind {
 
 // ProjectPath is the resource path of project index p (0..199).
 func ProjectPath(p int) string {
-	p = ((p % nProjects) + nProjects) % nProjects
-	return fmt.Sprintf("/programs/p%02d/projects/q%d", p/projectsPerProg, p%projectsPerProg)
+	return projectPaths[((p%nProjects)+nProjects)%nProjects]
 }
+
+var projectPaths = func() (out [nProjects]string) {
+	for p := range out {
+		out[p] = fmt.Sprintf("/programs/p%02d/projects/q%d", p/projectsPerProg, p%projectsPerProg)
+	}
+	return out
+}()
 
 // RarePath is the unique path of the k-th rare record.
 func RarePath(k int) string { return fmt.Sprintf("/programs/rare/projects/r%04d", k) }

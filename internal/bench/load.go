@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/url"
 	"strings"
 	"time"
@@ -13,7 +12,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/datacommons/indexd/discovery"
 	"github.com/datacommons/indexd/migrations"
@@ -31,6 +29,9 @@ type dbInfo struct {
 	LoadTime time.Duration
 	Sets     map[string]int64 // setKey(canonical paths) → authz_set.id
 	Size     string           // pg_size_pretty of the database
+	Bytes    int64            // the database's size
+	// Relations are the sizes of tables and indexes (after the run).
+	Relations []relSize
 }
 
 // prepareDB makes sure the database at dbURL exists, carries the current
@@ -104,7 +105,7 @@ func prepareDB(ctx context.Context, dbURL string, n int, fresh bool, out io.Writ
 	if info.Sets, err = readSets(ctx, pool); err != nil {
 		return info, err
 	}
-	if err := pool.QueryRow(ctx, "SELECT pg_size_pretty(pg_database_size(current_database()))").Scan(&info.Size); err != nil {
+	if err := pool.QueryRow(ctx, "SELECT pg_size_pretty(pg_database_size(current_database())), pg_database_size(current_database())").Scan(&info.Size, &info.Bytes); err != nil {
 		return info, fmt.Errorf("bench: database size: %w", err)
 	}
 	return info, nil
@@ -229,108 +230,6 @@ func cleanupWrites(ctx context.Context, pool *pgxpool.Pool) error {
 	return nil
 }
 
-// load empties the tables and loads records 0..n-1 with COPY. Secondary
-// indexes of record are dropped for the copy and rebuilt afterwards from
-// their own catalog definitions (so whatever the migrations declare is
-// what gets rebuilt), two at a time.
-func load(ctx context.Context, pool *pgxpool.Pool, n int, out io.Writer) error {
-	step := func(what string, start time.Time) {
-		fmt.Fprintf(out, "bench:   %-34s %s\n", what, time.Since(start).Round(10*time.Millisecond))
-	}
-	t := time.Now()
-	if err := checkKnownTables(ctx, pool, out); err != nil {
-		return err
-	}
-	if _, err := pool.Exec(ctx, "TRUNCATE alias, record, authz_set_prefix, authz_set RESTART IDENTITY CASCADE"); err != nil { // CASCADE: record_url, record_spelling
-		return fmt.Errorf("bench: truncate: %w", err)
-	}
-	sets, err := insertSets(ctx, pool, distinctSets(n))
-	if err != nil {
-		return err
-	}
-	step(fmt.Sprintf("authz sets (%d)", len(sets)), t)
-
-	t = time.Now()
-	type index struct{ name, def string }
-	var idx []index
-	rows, err := pool.Query(ctx, `SELECT i.indexname, i.indexdef FROM pg_indexes i
-		WHERE i.schemaname = 'public' AND i.tablename = 'record'
-		  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)`)
-	if err != nil {
-		return fmt.Errorf("bench: list indexes: %w", err)
-	}
-	for rows.Next() {
-		var x index
-		if err := rows.Scan(&x.name, &x.def); err != nil {
-			return err
-		}
-		idx = append(idx, x)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("bench: list indexes: %w", err)
-	}
-	for _, x := range idx {
-		if _, err := pool.Exec(ctx, "DROP INDEX "+pgx.Identifier{x.name}.Sanitize()); err != nil {
-			return fmt.Errorf("bench: drop index %s: %w", x.name, err)
-		}
-	}
-
-	if err := copyRecords(ctx, pool, n, sets); err != nil {
-		return err
-	}
-	step(fmt.Sprintf("COPY %d records", n), t)
-
-	t = time.Now()
-	filled, err := fillDerived(ctx, pool)
-	if err != nil {
-		return err
-	}
-	if filled != "" {
-		step(filled, t)
-	}
-
-	t = time.Now()
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(2)
-	for _, x := range idx {
-		g.Go(func() error {
-			conn, err := pool.Acquire(gctx)
-			if err != nil {
-				return err
-			}
-			defer conn.Release()
-			if _, err := conn.Exec(gctx, "SET maintenance_work_mem = '256MB'"); err != nil {
-				return err
-			}
-			if _, err := conn.Exec(gctx, x.def); err != nil {
-				return fmt.Errorf("bench: rebuild index %s: %w", x.name, err)
-			}
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return err
-	}
-	step(fmt.Sprintf("rebuild %d secondary indexes", len(idx)), t)
-
-	t = time.Now()
-	var orphans int
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM record r WHERE NOT EXISTS (SELECT 1 FROM authz_set s WHERE s.id = r.authz_set_id)`).Scan(&orphans); err != nil {
-		return fmt.Errorf("bench: check authz_set references: %w", err)
-	}
-	if orphans > 0 {
-		return fmt.Errorf("bench: %d records reference no authz set", orphans)
-	}
-	if _, err := pool.Exec(ctx, "VACUUM (ANALYZE) record"); err != nil {
-		return fmt.Errorf("bench: vacuum analyze: %w", err)
-	}
-	if _, err := pool.Exec(ctx, "ANALYZE authz_set; ANALYZE authz_set_prefix; ANALYZE alias"); err != nil {
-		return fmt.Errorf("bench: analyze: %w", err)
-	}
-	step("check + VACUUM ANALYZE", t)
-	return nil
-}
-
 // knownTables are the tables the loader fills (or leaves empty on
 // purpose). A table the migrations add that is not listed here may be
 // derived data the service keeps in step on writes — the loader warns so
@@ -356,63 +255,6 @@ func checkKnownTables(ctx context.Context, pool *pgxpool.Pool, out io.Writer) er
 		}
 	}
 	return rows.Err()
-}
-
-// fillDerived fills tables the repository derives from records on write,
-// exactly as it does (repository.syncURLs for record_url).
-func fillDerived(ctx context.Context, pool *pgxpool.Pool) (string, error) {
-	var exists bool
-	if err := pool.QueryRow(ctx, "SELECT to_regclass('public.record_url') IS NOT NULL").Scan(&exists); err != nil {
-		return "", fmt.Errorf("bench: look for record_url: %w", err)
-	}
-	if !exists {
-		return "", nil
-	}
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return "", err
-	}
-	defer conn.Release()
-	_, _ = conn.Exec(ctx, "SET synchronous_commit = off")
-	replica := false
-	if _, err := conn.Exec(ctx, "SET session_replication_role = replica"); err == nil {
-		replica = true
-	}
-	tag, err := conn.Exec(ctx, `INSERT INTO record_url (url, did)
-		SELECT DISTINCT u, r.did FROM record r CROSS JOIN LATERAL unnest(r.urls) AS u ORDER BY 1, 2`)
-	if replica {
-		_, _ = conn.Exec(context.WithoutCancel(ctx), "SET session_replication_role = DEFAULT")
-	}
-	if err != nil {
-		return "", fmt.Errorf("bench: fill record_url: %w", err)
-	}
-	if _, err := conn.Exec(ctx, "ANALYZE record_url"); err != nil {
-		return "", fmt.Errorf("bench: analyze record_url: %w", err)
-	}
-	filled := fmt.Sprintf("record_url (%d rows)", tag.RowsAffected())
-	// record_spelling (migration 00005): every did and alias, as the
-	// repository's writes keep it (repository/spellings.go).
-	if err := conn.QueryRow(ctx, "SELECT to_regclass('public.record_spelling') IS NOT NULL").Scan(&exists); err != nil {
-		return "", fmt.Errorf("bench: look for record_spelling: %w", err)
-	}
-	if exists {
-		if replica {
-			_, _ = conn.Exec(ctx, "SET session_replication_role = replica")
-		}
-		tag, err := conn.Exec(ctx, `INSERT INTO record_spelling (spelling, did, kind)
-			SELECT did, did, 'did' FROM record UNION ALL SELECT name, did, 'alias' FROM alias ORDER BY 1`)
-		if replica {
-			_, _ = conn.Exec(context.WithoutCancel(ctx), "SET session_replication_role = DEFAULT")
-		}
-		if err != nil {
-			return "", fmt.Errorf("bench: fill record_spelling: %w", err)
-		}
-		if _, err := conn.Exec(ctx, "ANALYZE record_spelling"); err != nil {
-			return "", fmt.Errorf("bench: analyze record_spelling: %w", err)
-		}
-		filled += fmt.Sprintf(", record_spelling (%d rows)", tag.RowsAffected())
-	}
-	return filled, nil
 }
 
 // insertSets creates authz_set rows and their authz_set_prefix rows exactly
@@ -446,108 +288,6 @@ func insertSets(ctx context.Context, pool *pgxpool.Pool, sets [][]string) (map[s
 		return nil, fmt.Errorf("bench: copy authz_set_prefix: %w", err)
 	}
 	return ids, nil
-}
-
-var recordCopyColumns = []string{
-	"did", "baseid", "rev", "form", "size", "file_name", "version", "uploader", "description",
-	"created_date", "updated_date", "content_created_date", "content_updated_date",
-	"hashes", "urls", "urls_metadata", "acl", "authz", "metadata", "authz_set_id",
-}
-
-var dataTypes = []string{"WGS", "WXS", "RNA-Seq", "Methylation Array", "Clinical Supplement"}
-
-// copyRecords streams records 0..n-1 into record with COPY. The RI trigger
-// on authz_set_id is skipped (session_replication_role = replica) when the
-// role may do so; load checks the references afterwards instead.
-func copyRecords(ctx context.Context, pool *pgxpool.Pool, n int, sets map[string]int64) error {
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, "SET synchronous_commit = off"); err != nil {
-		return err
-	}
-	replica := false
-	if _, err := conn.Exec(ctx, "SET session_replication_role = replica"); err == nil {
-		replica = true
-	}
-	defer func() {
-		if replica {
-			_, _ = conn.Exec(context.WithoutCancel(ctx), "SET session_replication_role = DEFAULT")
-		}
-	}()
-
-	rng := rand.New(rand.NewPCG(uint64(n), 0x1d3e5))
-	uuid := func() string {
-		var b [16]byte
-		hi, lo := rng.Uint64(), rng.Uint64()
-		for k := 0; k < 8; k++ {
-			b[k], b[8+k] = byte(hi>>(8*k)), byte(lo>>(8*k))
-		}
-		b[6] = b[6]&0x0f | 0x40
-		b[8] = b[8]&0x3f | 0x80
-		const hexd = "0123456789abcdef"
-		out := make([]byte, 0, 36)
-		for k, c := range b {
-			if k == 4 || k == 6 || k == 8 || k == 10 {
-				out = append(out, '-')
-			}
-			out = append(out, hexd[c>>4], hexd[c&15])
-		}
-		return string(out)
-	}
-	epoch := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)
-	form := "object"
-	i := 0
-	src := pgx.CopyFromFunc(func() ([]any, error) {
-		if i >= n {
-			return nil, nil
-		}
-		authz := AuthzOf(i)
-		setID, ok := sets[setKey(discovery.CanonicalSet(authz))]
-		if !ok {
-			return nil, fmt.Errorf("bench: no authz set for record %d", i)
-		}
-		p := i % nProjects
-		prog := fmt.Sprintf("p%02d", p/projectsPerProg)
-		hashes := `{"md5": "` + MD5Of(i) + `"}`
-		if i%4 == 0 {
-			hashes = `{"md5": "` + MD5Of(i) + `", "sha256": "` + sha256Of(i) + `"}`
-		}
-		urls := []string{URLOf(i)}
-		if i%3 == 0 {
-			urls = append(urls, mirrorURLOf(i))
-		}
-		urlsMeta := "{}"
-		if i%5 == 0 {
-			urlsMeta = `{"` + URLOf(i) + `": {"state": "validated", "storage_class": "STANDARD"}}`
-		}
-		acl := []string{prog}
-		if len(authz) == 0 {
-			acl = []string{}
-		}
-		var version *string
-		if i%10 == 0 {
-			v := "1"
-			version = &v
-		}
-		fileName := fmt.Sprintf("sample-%d.cram", i)
-		size := int64(1<<20) + rng.Int64N(50<<30)
-		created := epoch.Add(time.Duration(rng.Int64N(int64(3 * 365 * 24 * time.Hour))))
-		metadata := fmt.Sprintf(`{"program": %q, "data_type": %q, "sample_id": "S%07d"}`, prog, dataTypes[i%len(dataTypes)], i)
-		row := []any{
-			DIDPrefix + uuid(), uuid(), fmt.Sprintf("%08x", rng.Uint32()), form, size, fileName, version, nil, nil,
-			created, created, nil, nil,
-			hashes, urls, urlsMeta, acl, authz, metadata, setID,
-		}
-		i++
-		return row, nil
-	})
-	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"record"}, recordCopyColumns, src); err != nil {
-		return fmt.Errorf("bench: copy records: %w", err)
-	}
-	return nil
 }
 
 // readSets reads every authz set's id by its canonical paths.

@@ -126,16 +126,24 @@ func (rp report) print(out io.Writer) {
 	} else {
 		fmt.Fprintf(out, "Data: loaded in %s (database %s).\n\n", rp.info.LoadTime.Round(time.Second), rp.info.Size)
 	}
-	fmt.Fprintln(out, "| scenario | caller | rows | req/s | p50 ms | p95 ms | p99 ms | errors | RSS MiB |")
-	fmt.Fprintln(out, "|---|---|--:|--:|--:|--:|--:|--:|--:|")
+	fmt.Fprintln(out, "| scenario | caller | rows | req/s | p50 ms | p95 ms | p99 ms | errors | RSS MiB | blocks hit/req | blocks read/req |")
+	fmt.Fprintln(out, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 	for _, r := range rp.results {
 		name := strings.ReplaceAll(r.sc.Name, "|", "\\|")
 		if r.NA != "" {
-			fmt.Fprintf(out, "| %s | %s | %s | | | | | | |\n", name, callerOf(r.sc), r.NA)
+			fmt.Fprintf(out, "| %s | %s | %s | | | | | | | | |\n", name, callerOf(r.sc), r.NA)
 			continue
 		}
-		fmt.Fprintf(out, "| %s | %s | %d | %.0f | %s | %s | %s | %d | %s |\n",
-			name, callerOf(r.sc), r.Rows, r.Load.RPS, ms(r.Load.P50), ms(r.Load.P95), ms(r.Load.P99), r.Load.Errors, mib(r.RSS))
+		hit, read := "—", "—"
+		if r.Blocks.OK {
+			hit, read = fmt.Sprintf("%.1f", r.Blocks.Hit), fmt.Sprintf("%.2f", r.Blocks.Read)
+		}
+		fmt.Fprintf(out, "| %s | %s | %d | %.0f | %s | %s | %s | %d | %s | %s | %s |\n",
+			name, callerOf(r.sc), r.Rows, r.Load.RPS, ms(r.Load.P50), ms(r.Load.P95), ms(r.Load.P99), r.Load.Errors, mib(r.RSS), hit, read)
+	}
+	fmt.Fprintln(out, "\nblocks: PostgreSQL shared-buffer blocks (8 KiB) per request, found in shared buffers (hit) or read from the OS page cache or disk (read); pg_stat_database, warm-up included.")
+	if cfg.Cold {
+		fmt.Fprintln(out, "Cold run: the OS page cache was dropped before each scenario and there was no warm-up (PostgreSQL's shared buffers were not emptied).")
 	}
 	fmt.Fprintf(out, "\n### Against raw SQL (pgbench -M prepared, -c %d -j 2, same duration) and CPU per request\n\n", cfg.Concurrency)
 	fmt.Fprintln(out, "| scenario | service req/s | hand-written SQL tps | p50 ms | p99 ms | ratio | CPU ratio | service's SQL tps | ratio | CPU ratio | CPU ms/req: service | DB (HTTP run) | DB (hand SQL) | DB (service SQL) | load generator |")

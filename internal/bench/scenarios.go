@@ -51,6 +51,8 @@ type scenario struct {
 	Optional bool
 	// Kind groups scenarios for the target checks.
 	Kind string
+	// Write: the scenario changes data (not held to the growth target).
+	Write bool
 	// Concurrency, when positive, replaces Config.Concurrency for this
 	// scenario (an admin asks one question at a time).
 	Concurrency int
@@ -460,7 +462,7 @@ func (e *env) scenarios() []*scenario {
 			}
 			return e.send(ctx, http.MethodPost, User10, "/bulk/documents", ids)
 		}})
-	add(&scenario{Name: "POST /index (create)", User: User10, Want: 200,
+	add(&scenario{Name: "POST /index (create)", User: User10, Want: 200, Write: true,
 		Make: func(ctx context.Context, w *worker) (*http.Request, error) {
 			p := 10 * w.rng.IntN(20)
 			did := WriteDIDPrefix + repository.NewUUID()
@@ -474,7 +476,7 @@ func (e *env) scenarios() []*scenario {
 			return e.send(ctx, http.MethodPost, User10, "/index", body)
 		}})
 	up := &updatePool{}
-	add(&scenario{Name: "PUT /index/{id}?rev= (update)", User: User10, Want: 200,
+	add(&scenario{Name: "PUT /index/{id}?rev= (update)", User: User10, Want: 200, Write: true,
 		Setup: func(ctx context.Context) error { return up.fill(ctx, e) },
 		Make: func(ctx context.Context, w *worker) (*http.Request, error) {
 			did, rev := up.next(w)
