@@ -92,6 +92,9 @@ func newTransport() *http.Transport {
 // The mapping's keys are the paths as Arborist lists them; decide coverage
 // by whole-segment prefix (discovery.Covers), never by exact key.
 func (a *Arborist) Mapping(ctx context.Context, c Caller) (Mapping, error) {
+	if c.TokenID != "" {
+		return nil, errTokenCaller
+	}
 	ctx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
 
@@ -271,6 +274,9 @@ type authAction struct {
 // caller); anything else, including a 200
 // without a boolean "auth" → ErrUnavailable, wrapped.
 func (a *Arborist) Authorize(ctx context.Context, c Caller, reqs []Request) (bool, error) {
+	if c.TokenID != "" {
+		return false, errTokenCaller
+	}
 	norm, ok := normalizeRequests(reqs)
 	if !ok {
 		return false, nil

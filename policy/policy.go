@@ -50,6 +50,15 @@ type Caller struct {
 	// (JWKS or signing key). A token that is not must be accepted by the
 	// policy service (a Mapping call) before it counts for anything.
 	Verified bool
+	// TokenID is the id of the API token (package apitoken) the caller
+	// presented; "" for every other caller. Username is then the token's
+	// user, Token is empty, and what the caller may do is the user's live
+	// mapping (by name, UserMapper) intersected with Scope
+	// (Mapping.Intersect): Cached answers Mapping and Authorize so, and
+	// the uncached backends refuse such callers (ErrUnavailable).
+	TokenID string
+	// Scope is the API token's ceiling (only with TokenID).
+	Scope Scope
 }
 
 // Anonymous reports whether the caller presented no credential.

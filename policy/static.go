@@ -165,6 +165,9 @@ func addAction(list []Action, a Action) []Action {
 // caller with a Token but no Username gets ErrBadToken. The result is a
 // fresh map the caller may modify.
 func (s *Static) Mapping(_ context.Context, c Caller) (Mapping, error) {
+	if c.TokenID != "" {
+		return nil, errTokenCaller
+	}
 	return s.mapping(c)
 }
 
@@ -209,6 +212,9 @@ func merge(ms ...Mapping) Mapping {
 // "*"). Same caller rules as Mapping. Like Arborist.Authorize it fails closed
 // on an empty reqs, an empty method, or a malformed resource path.
 func (s *Static) Authorize(_ context.Context, c Caller, reqs []Request) (bool, error) {
+	if c.TokenID != "" {
+		return false, errTokenCaller
+	}
 	m, err := s.mapping(c)
 	if err != nil {
 		return false, err
