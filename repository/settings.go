@@ -188,10 +188,11 @@ func (s *Store) listen(ctx context.Context, poll time.Duration, refresh func(aut
 		return err
 	}
 	defer release()
-	if _, err := conn.Exec(ctx, "LISTEN "+settingsChannel); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+settingsChannel+"; LISTEN "+tokenChannel); err != nil {
 		conn.Close(ctx)
 		return err
 	}
+	s.tokenRevoked("") // revocations missed while not listening: forget every token
 	defer func() {
 		// Do not hand a LISTENing connection back to the pool.
 		c, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -201,7 +202,7 @@ func (s *Store) listen(ctx context.Context, poll time.Duration, refresh func(aut
 	refresh(true) // anything missed while connecting
 	for {
 		wctx, cancel := context.WithTimeout(ctx, poll)
-		_, err := conn.WaitForNotification(wctx)
+		n, err := conn.WaitForNotification(wctx)
 		cancel()
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -209,6 +210,10 @@ func (s *Store) listen(ctx context.Context, poll time.Duration, refresh func(aut
 		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 			conn.Close(ctx)
 			return err
+		}
+		if err == nil && n.Channel == tokenChannel {
+			s.tokenRevoked(n.Payload)
+			continue
 		}
 		// A notification moves forward only; the periodic re-read is
 		// authoritative.

@@ -74,6 +74,7 @@ type Options struct {
 
 // Store is the PostgreSQL repository. Safe for concurrent use.
 type Store struct {
+	onTokenRevoked func(hash string) // OnAPITokenRevoked
 	pool    *pgxpool.Pool
 	sb      sq.StatementBuilderType
 	timeout time.Duration
