@@ -75,13 +75,13 @@ type Options struct {
 // Store is the PostgreSQL repository. Safe for concurrent use.
 type Store struct {
 	onTokenRevoked func(hash string) // OnAPITokenRevoked
-	pool    *pgxpool.Pool
-	sb      sq.StatementBuilderType
-	timeout time.Duration
-	prefix  string                       // DEFAULT_PREFIX (spellings.go)
-	hide    bool                         // hide_existence (Options.HideExistence)
-	sets    *boundedcache.Cache[[]int64] // grants hash → visible set ids; nil: no cache
-	stats   statsCache                   // per-set row estimates for the list access path
+	pool           *pgxpool.Pool
+	sb             sq.StatementBuilderType
+	timeout        time.Duration
+	prefix         string                       // DEFAULT_PREFIX (spellings.go)
+	hide           bool                         // hide_existence (Options.HideExistence)
+	sets           *boundedcache.Cache[[]int64] // grants hash → visible set ids; nil: no cache
+	stats          statsCache                   // per-set row estimates for the list access path
 	// forcePath, when set, overrides the list access path choice (tests
 	// compare the paths on the same data).
 	forcePath *listPath
