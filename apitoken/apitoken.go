@@ -62,14 +62,26 @@ func New() (string, error) {
 }
 
 func checksum(body string) string {
-	v := uint64(crc32.ChecksumIEEE([]byte(body)))
 	var out [ChecksumLen]byte
+	checksumInto(&out, body)
+	return string(out[:])
+}
+
+func checksumInto(out *[ChecksumLen]byte, body string) {
+	v := uint64(crc32.ChecksumIEEE([]byte(body)))
 	for i := ChecksumLen - 1; i >= 0; i-- {
 		out[i] = alphabet[v%62]
 		v /= 62
 	}
-	return string(out[:])
 }
+
+// inAlphabet[c] reports whether c is a base62 character.
+var inAlphabet = func() (t [256]bool) {
+	for i := 0; i < len(alphabet); i++ {
+		t[alphabet[i]] = true
+	}
+	return t
+}()
 
 // Looks reports whether s claims to be an API token (has the prefix): the
 // authentication layer then never treats it as anything else.
@@ -81,13 +93,14 @@ func Check(s string) error {
 	if len(s) != Len || !strings.HasPrefix(s, Prefix) {
 		return ErrMalformed
 	}
-	body := s[len(Prefix) : len(Prefix)+BodyLen]
 	for i := len(Prefix); i < len(s); i++ {
-		if strings.IndexByte(alphabet, s[i]) < 0 {
+		if !inAlphabet[s[i]] {
 			return ErrMalformed
 		}
 	}
-	if s[len(Prefix)+BodyLen:] != checksum(body) {
+	var sum [ChecksumLen]byte
+	checksumInto(&sum, s[len(Prefix):len(Prefix)+BodyLen])
+	if s[len(Prefix)+BodyLen:] != string(sum[:]) {
 		return ErrMalformed
 	}
 	return nil

@@ -45,6 +45,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/datacommons/indexd/apitoken"
 	"github.com/datacommons/indexd/boundedcache"
 	"github.com/datacommons/indexd/policy"
 )
@@ -220,6 +221,8 @@ type Authenticator struct {
 	failures    *boundedcache.Cache[failureCount]
 	compare     func(hash, password []byte) error // bcrypt; tests observe it
 	dummy       string                            // dummyHash, or one of Config.PasswordCost
+
+	tokens *apiTokens // SetTokenStore; nil: API tokens are off
 
 	jwks        *jwk.Cache
 	cancel      context.CancelFunc
@@ -522,6 +525,9 @@ func jwtShaped(s string) bool {
 const tokenTTL = time.Minute
 
 func (a *Authenticator) bearer(ctx context.Context, token string) (policy.Caller, error) {
+	if apitoken.Looks(token) {
+		return a.apiToken(ctx, token)
+	}
 	if !jwtShaped(token) {
 		return policy.Caller{}, unauthenticated("bearer token is not a JWT")
 	}

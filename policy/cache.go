@@ -320,7 +320,11 @@ func (c *Cached) tokenEntry(ctx context.Context, caller Caller) (*cachedMapping,
 		if err != nil {
 			return nil, 0, err
 		}
-		return m.Intersect(caller.Scope), c.entryTTL(caller), nil
+		var scope Scope
+		if caller.Scope != nil {
+			scope = *caller.Scope
+		}
+		return m.Intersect(scope), c.entryTTL(caller), nil
 	})
 }
 

@@ -57,8 +57,9 @@ type Caller struct {
 	// (Mapping.Intersect): Cached answers Mapping and Authorize so, and
 	// the uncached backends refuse such callers (ErrUnavailable).
 	TokenID string
-	// Scope is the API token's ceiling (only with TokenID).
-	Scope Scope
+	// Scope is the API token's ceiling (only with TokenID; nil grants
+	// nothing). A pointer keeps Caller comparable.
+	Scope *Scope
 }
 
 // Anonymous reports whether the caller presented no credential.

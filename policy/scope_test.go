@@ -95,7 +95,7 @@ func TestCachedTokenCaller(t *testing.T) {
 	}
 	ctx := context.Background()
 	tok := policy.Caller{Username: "alice", TokenID: "t1", Verified: true, ExpiresAt: time.Now().Add(time.Hour),
-		Scope: policy.Scope{{Resource: "/programs/p1/projects/a", Methods: []string{"read"}}, {Resource: "/programs/p2", Methods: []string{"*"}}}}
+		Scope: &policy.Scope{{Resource: "/programs/p1/projects/a", Methods: []string{"read"}}, {Resource: "/programs/p2", Methods: []string{"*"}}}}
 	if _, err := st.Mapping(ctx, tok); !errors.Is(err, policy.ErrUnavailable) {
 		t.Fatalf("uncached Mapping(token caller) err = %v, want ErrUnavailable", err)
 	}
