@@ -128,6 +128,12 @@ func (s *Server) routeTable() []Route {
 		r(http.MethodGet, "/admin/users/audit", NeedAdmin, s.adminAudit),
 		r(http.MethodPut, "/admin/users/:name", NeedAdmin, s.putAdmin),
 		r(http.MethodDelete, "/admin/users/:name", NeedAdmin, s.deleteAdmin),
+
+		r(http.MethodPost, "/tokens", NeedWrite, s.issueToken),
+		r(http.MethodGet, "/tokens", NeedWrite, s.listTokens),
+		r(http.MethodDelete, "/tokens/:id", NeedWrite, s.revokeToken),
+		r(http.MethodGet, "/admin/tokens", NeedAdmin, s.adminListTokens),
+		r(http.MethodDelete, "/admin/tokens/:id", NeedAdmin, s.adminRevokeToken),
 	}
 	routes = append(routes, s.drsRoutes()...)
 	// Last: GET /{id} resolves a did or an alias anywhere.

@@ -22,6 +22,7 @@ import (
 	"github.com/datacommons/indexd/identity"
 	"github.com/datacommons/indexd/policy"
 	"github.com/datacommons/indexd/signing"
+	"github.com/datacommons/indexd/tokens"
 )
 
 // Config is the HTTP layer's configuration.
@@ -66,6 +67,9 @@ type Config struct {
 	// Storage turns a stored location into the URL the access routes
 	// answer (package signing); nil refuses every bucket location.
 	Storage AccessStorage
+	// APITokenMaxTTL is the longest lifetime of an API token
+	// (INDEXD_API_TOKEN_MAX_TTL; apitoken.DefaultMaxTTL when 0).
+	APITokenMaxTTL time.Duration
 }
 
 // AccessStorage answers the URL a client fetches an object's bytes from:
@@ -89,6 +93,8 @@ type Server struct {
 	routes   []Route
 	// explainer answers the admin questions (GET /admin/explain, previews).
 	explainer *explain.Explainer
+	// tokens issues, lists and revokes API tokens (/tokens).
+	tokens *tokens.Service
 }
 
 // Authenticator turns an Authorization header into a caller.
@@ -175,6 +181,7 @@ func New(cfg Config, store Store, pol policy.Service, authn Authenticator, setti
 		cfg.Storage = signing.Refusing()
 	}
 	s := &Server{cfg: cfg, store: store, policy: pol, authn: authn, settings: settings, log: log}
+	s.tokens = &tokens.Service{Store: store, MaxTTL: cfg.APITokenMaxTTL}
 	s.explainer = &explain.Explainer{Store: store, Policy: pol, Candidates: s.candidates}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

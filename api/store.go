@@ -7,6 +7,7 @@ import (
 	"github.com/datacommons/indexd/discovery"
 	"github.com/datacommons/indexd/replica"
 	"github.com/datacommons/indexd/repository"
+	"github.com/datacommons/indexd/tokens"
 )
 
 // Store is what the HTTP layer needs from the repository. Reads take the
@@ -55,6 +56,8 @@ type Store interface {
 	Preview(ctx context.Context, buckets []repository.Bucket, sample int) (repository.PreviewResult, error)
 	AuditQuery(ctx context.Context, by, kind string, question any) error
 	QueryAudit(ctx context.Context, limit int) ([]repository.AdminQuery, error)
+	// API tokens (package tokens).
+	tokens.Store
 }
 
 var _ Store = (*repository.Store)(nil)

@@ -91,13 +91,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return fail(err)
 	}
+	// API tokens: verified against the store; a revocation on any
+	// instance evicts the token here (the settings watcher LISTENs for it).
+	a.authn.SetTokenStore(tokenStore{store})
+	store.OnAPITokenRevoked(a.authn.ForgetAPIToken)
 	a.Server, err = api.New(api.Config{
 		DefaultPrefix: cfg.DefaultPrefix, PrependPrefix: cfg.PrependPrefix, AddPrefixAlias: cfg.AddPrefixAlias,
 		HideExistence: cfg.HideExistence, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
 		Version: Version, Commit: Commit, Hostname: cfg.DRSHostname, DRSCompactPrefix: cfg.DRSCompactPrefix,
 		DRSMaxBulk: cfg.DRSMaxBulk, DRS12: cfg.DRSVersion == "1.2", OpenAPI: openapi.Document,
 		DRSBearerIssuers: nonEmptyList(cfg.JWTIssuer), Storage: a.Storage, PasswordCost: cfg.PasswordCost,
-		ReplicaMaxLag: cfg.ReplicaMaxLag,
+		ReplicaMaxLag: cfg.ReplicaMaxLag, APITokenMaxTTL: cfg.APITokenMaxTTL,
 	}, store, a.Policy, a.authn, a.Settings, log)
 	if err != nil {
 		return fail(err)
@@ -202,4 +206,25 @@ func LoadStorage(ctx context.Context, cfg Config, log *slog.Logger) (*signing.St
 		return nil, fmt.Errorf("configuration: INDEXD_STORAGE_CONFIG %s: %w", cfg.StorageConfig, err)
 	}
 	return st, nil
+}
+
+// tokenStore is the repository as identity's TokenStore.
+type tokenStore struct{ s *repository.Store }
+
+var _ identity.TokenStore = tokenStore{}
+
+func (t tokenStore) APITokenByHash(ctx context.Context, hash string) (identity.APIToken, bool, error) {
+	tok, found, err := t.s.APITokenByHash(ctx, hash)
+	if err != nil || !found {
+		return identity.APIToken{}, found, err
+	}
+	return identity.APIToken{ID: tok.ID, User: tok.User, Scope: tok.Scope, ExpiresAt: tok.ExpiresAt, Revoked: tok.RevokedAt != nil}, true, nil
+}
+
+func (t tokenStore) TouchAPIToken(ctx context.Context, id string, at time.Time) error {
+	return t.s.TouchAPIToken(ctx, id, at)
+}
+
+func (t tokenStore) AuditAPITokenUse(ctx context.Context, id, user string) error {
+	return t.s.AuditAPITokenUse(ctx, id, user)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/datacommons/indexd/apitoken"
 	"github.com/datacommons/indexd/discovery"
 )
 
@@ -35,6 +36,10 @@ type Config struct {
 	PolicyFile     string
 	PolicyTimeout  time.Duration
 	PolicyCacheTTL time.Duration
+
+	// APITokenMaxTTL is the longest lifetime of an API token
+	// (INDEXD_API_TOKEN_MAX_TTL: "90d", "12h" or seconds; default 90 days).
+	APITokenMaxTTL time.Duration
 
 	// Token verification.
 	JWKSURL      string
@@ -88,6 +93,7 @@ func Defaults() Config {
 		ReplicaMaxLag:   5 * time.Second,
 		PolicyTimeout:   3 * time.Second,
 		PolicyCacheTTL:  60 * time.Second,
+		APITokenMaxTTL:  apitoken.DefaultMaxTTL,
 		InitialSettings: discovery.DefaultSettings(),
 		SettingsPoll:    5 * time.Second,
 		QueryTimeout:    10 * time.Second,
@@ -197,6 +203,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Sprintf("INDEXD_DRS_SERVICE_INFO_1_2=true (an older spelling of INDEXD_DRS_VERSION=1.2) contradicts INDEXD_DRS_VERSION=%s", v))
 		}
 		c.DRSVersion = "1.2"
+	}
+	if v := getenv("INDEXD_API_TOKEN_MAX_TTL"); v != "" {
+		d, err := apitoken.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, "INDEXD_API_TOKEN_MAX_TTL must be a positive duration such as 90d, 12h or a number of seconds")
+		} else {
+			c.APITokenMaxTTL = d
+		}
 	}
 	str("INDEXD_STORAGE_CONFIG", &c.StorageConfig)
 	str("INDEXD_LOG_LEVEL", &c.LogLevel)
