@@ -131,9 +131,9 @@ func (s *Server) routeTable() []Route {
 
 		r(http.MethodPost, "/tokens", NeedWrite, s.issueToken),
 		r(http.MethodGet, "/tokens", NeedWrite, s.listTokens),
-		r(http.MethodDelete, "/tokens/:id", NeedWrite, s.revokeToken),
+		r(http.MethodDelete, "/tokens/:token_id", NeedWrite, s.revokeToken),
 		r(http.MethodGet, "/admin/tokens", NeedAdmin, s.adminListTokens),
-		r(http.MethodDelete, "/admin/tokens/:id", NeedAdmin, s.adminRevokeToken),
+		r(http.MethodDelete, "/admin/tokens/:token_id", NeedAdmin, s.adminRevokeToken),
 	}
 	routes = append(routes, s.drsRoutes()...)
 	// Last: GET /{id} resolves a did or an alias anywhere.

@@ -83,10 +83,10 @@ func (s *Server) revokeToken(c echo.Context) error {
 	if user == "" {
 		return errf("%w: the credential names no user", indexd.ErrForbidden)
 	}
-	if err := s.tokens.Revoke(c.Request().Context(), actor(caller), user, c.Param("id")); err != nil {
+	if err := s.tokens.Revoke(c.Request().Context(), actor(caller), user, c.Param("token_id")); err != nil {
 		return err
 	}
-	s.log.Info("api token revoked", "request_id", requestID(c), "token_id", c.Param("id"), "by", actor(caller))
+	s.log.Info("api token revoked", "request_id", requestID(c), "token_id", c.Param("token_id"), "by", actor(caller))
 	return c.NoContent(http.StatusNoContent)
 }
 
@@ -102,9 +102,9 @@ func (s *Server) adminListTokens(c echo.Context) error {
 // adminRevokeToken: DELETE /admin/tokens/{id}, any user's token.
 func (s *Server) adminRevokeToken(c echo.Context) error {
 	caller := callerOf(c)
-	if err := s.tokens.Revoke(c.Request().Context(), actor(caller), "", c.Param("id")); err != nil {
+	if err := s.tokens.Revoke(c.Request().Context(), actor(caller), "", c.Param("token_id")); err != nil {
 		return err
 	}
-	s.log.Info("api token revoked by an admin", "request_id", requestID(c), "token_id", c.Param("id"), "by", actor(caller))
+	s.log.Info("api token revoked by an admin", "request_id", requestID(c), "token_id", c.Param("token_id"), "by", actor(caller))
 	return c.NoContent(http.StatusNoContent)
 }
