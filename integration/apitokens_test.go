@@ -15,8 +15,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/datacommons/indexd/apitoken"
+	"github.com/datacommons/indexd/internal/app"
 )
 
 // issuedToken is the answer to POST /tokens.
@@ -186,21 +188,35 @@ func TestAPITokenRevocationOtherInstance(t *testing.T) {
 	t.Logf("figures: revocation seen by the second instance after %v", time.Since(start))
 }
 
-// TestAPITokenStoreDown: a token that must be looked up while the database
-// is unreachable is 503, never anonymous or 401.
+// TestAPITokenStoreDown: a token that must be looked up while the token
+// store cannot answer (its table locked past the query timeout) is 503,
+// never anonymous or 401; it works again once the store answers.
 func TestAPITokenStoreDown(t *testing.T) {
 	t.Parallel()
-	e := Start(t, WithFiltering())
+	e := Start(t, WithFiltering(), func(c *app.Config) { c.QueryTimeout = time.Second })
 	alice := Tok("alice")
 	e.Policy.SetUser(alice, "alice", map[string][]string{"/programs/p1": {"read"}})
 	it := issueToken(t, e.Checked(t), Bearer(alice), map[string]any{"expires_in": "1h"})
-	// Not yet cached on this instance's verification cache (issue does
-	// not cache): the next use must query the store, which is gone.
-	e.App.Store.Close()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, e.DBURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "LOCK TABLE api_token IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	// Issuing does not cache: this use must query the store.
 	r := e.Do(http.MethodGet, "/index", Bearer(it.Token), nil)
+	_ = tx.Rollback(ctx)
 	if r.Status != http.StatusServiceUnavailable || strings.Contains(string(r.Body), it.Token) {
 		t.Fatalf("store down: %d %s, want 503", r.Status, r.Body)
 	}
+	e.Do(http.MethodGet, "/index", Bearer(it.Token), nil).MustStatus(t, http.StatusOK)
 }
 
 // TestAPITokenMatrix: the effective permission of a token caller is its
