@@ -83,9 +83,11 @@ func (s *Server) revokeToken(c echo.Context) error {
 	if user == "" {
 		return errf("%w: the credential names no user", indexd.ErrForbidden)
 	}
-	if err := s.tokens.Revoke(c.Request().Context(), actor(caller), user, c.Param("token_id")); err != nil {
+	hash, err := s.tokens.Revoke(c.Request().Context(), actor(caller), user, c.Param("token_id"))
+	if err != nil {
 		return err
 	}
+	s.forgetToken(hash)
 	s.log.Info("api token revoked", "request_id", requestID(c), "token_id", c.Param("token_id"), "by", actor(caller))
 	return c.NoContent(http.StatusNoContent)
 }
@@ -102,9 +104,20 @@ func (s *Server) adminListTokens(c echo.Context) error {
 // adminRevokeToken: DELETE /admin/tokens/{id}, any user's token.
 func (s *Server) adminRevokeToken(c echo.Context) error {
 	caller := callerOf(c)
-	if err := s.tokens.Revoke(c.Request().Context(), actor(caller), "", c.Param("token_id")); err != nil {
+	hash, err := s.tokens.Revoke(c.Request().Context(), actor(caller), "", c.Param("token_id"))
+	if err != nil {
 		return err
 	}
+	s.forgetToken(hash)
 	s.log.Info("api token revoked by an admin", "request_id", requestID(c), "token_id", c.Param("token_id"), "by", actor(caller))
 	return c.NoContent(http.StatusNoContent)
+}
+
+// forgetToken evicts a revoked token from this instance's verification
+// cache at once, when the authenticator keeps one (identity does); other
+// instances evict it on the revocation's NOTIFY.
+func (s *Server) forgetToken(hash string) {
+	if f, ok := s.authn.(interface{ ForgetAPIToken(string) }); ok && hash != "" {
+		f.ForgetAPIToken(hash)
+	}
 }

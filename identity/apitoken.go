@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/datacommons/indexd/apitoken"
@@ -57,6 +58,9 @@ type apiTokens struct {
 	touched *boundedcache.Cache[struct{}] // key: id (last use written), "rev:"+id (use after revoke audited)
 	slots   chan struct{}
 	mu      sync.Mutex // touched's check-and-set
+	// forgets counts evictions: a lookup that started before one does not
+	// cache its answer (it may predate the revocation).
+	forgets atomic.Uint64
 }
 
 // once reports whether key was not marked in the last TouchInterval, and
@@ -91,6 +95,7 @@ func (a *Authenticator) ForgetAPIToken(hash string) {
 	if a.tokens == nil {
 		return
 	}
+	a.tokens.forgets.Add(1)
 	if hash == "" {
 		a.tokens.cache.Flush()
 		return
@@ -112,6 +117,7 @@ func (a *Authenticator) apiToken(ctx context.Context, token string) (policy.Call
 	tok, ok := t.cache.Get(hash)
 	if !ok {
 		v, err, _ := a.checks.Do("api:"+hash, func() (any, error) {
+			gen := t.forgets.Load()
 			tok, found, err := t.store.APITokenByHash(context.WithoutCancel(ctx), hash)
 			if err != nil {
 				return nil, fmt.Errorf("identity: look up API token: %w: %w", ErrUnavailable, err)
@@ -123,7 +129,7 @@ func (a *Authenticator) apiToken(ctx context.Context, token string) (policy.Call
 			if left := time.Until(tok.ExpiresAt); !tok.Revoked && left < ttl {
 				ttl = left
 			}
-			if ttl > 0 {
+			if ttl > 0 && t.forgets.Load() == gen {
 				t.cache.SetTTL(hash, tok, int64(64+len(tok.ID)+len(tok.User)+64*len(tok.Scope)), ttl)
 			}
 			return tok, nil

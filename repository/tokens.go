@@ -137,12 +137,14 @@ func (s *Store) APITokens(ctx context.Context, user string, limit int) ([]APITok
 // user is "" (an admin) — audits it as done by `by`, and notifies every
 // instance, in one transaction. A token that does not exist, is not the
 // user's, or is not a UUID is indexd.ErrNotFound (ownership is not
-// disclosed). Revoking a revoked token succeeds and changes nothing.
-func (s *Store) RevokeAPIToken(ctx context.Context, by, user, id string) error {
+// disclosed). Revoking a revoked token succeeds and changes nothing. It
+// returns the token's hash, for the revoking instance to evict it at once.
+func (s *Store) RevokeAPIToken(ctx context.Context, by, user, id string) (string, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		var hash, owner string
+	var hash string
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var owner string
 		var already bool
 		err := tx.QueryRow(ctx, `SELECT token_hash, user_name, revoked_at IS NOT NULL FROM api_token
 			WHERE id::text = $1 AND ($2 = '' OR lower(user_name) = lower($2)) FOR UPDATE`, id, user).Scan(&hash, &owner, &already)
@@ -166,6 +168,10 @@ func (s *Store) RevokeAPIToken(ctx context.Context, by, user, id string) error {
 		}
 		return nil
 	})
+	if err != nil {
+		return "", err
+	}
+	return hash, nil
 }
 
 // TouchAPIToken records a use of token id (last_used_at).

@@ -24,7 +24,7 @@ import (
 type Store interface {
 	IssueAPIToken(ctx context.Context, t repository.NewAPIToken) (repository.APIToken, error)
 	APITokens(ctx context.Context, user string, limit int) ([]repository.APIToken, error)
-	RevokeAPIToken(ctx context.Context, by, user, id string) error
+	RevokeAPIToken(ctx context.Context, by, user, id string) (string, error)
 }
 
 var _ Store = (*repository.Store)(nil)
@@ -135,7 +135,9 @@ func (s *Service) List(ctx context.Context, user string) ([]repository.APIToken,
 }
 
 // Revoke revokes token id of user (any user's when user is ""), as `by`;
-// indexd.ErrNotFound when there is no such token of that user.
-func (s *Service) Revoke(ctx context.Context, by, user, id string) error {
+// indexd.ErrNotFound when there is no such token of that user. It returns
+// the token's hash (apitoken.Hash), for the caller to evict it from this
+// instance's verification cache at once (others hear of it by NOTIFY).
+func (s *Service) Revoke(ctx context.Context, by, user, id string) (string, error) {
 	return s.Store.RevokeAPIToken(ctx, by, user, id)
 }
