@@ -102,7 +102,37 @@ type orCaller struct {
 	name   string
 	auth   string
 	grants map[string][]policytest.Action // the user's own grants
-	kind   string                         // "token", "anonymous", "basic-admin"
+	kind   string                         // "token", "anonymous", "basic-admin", "apitoken"
+	// scope is an API token caller's scope (kind "apitoken"; grants are
+	// then its user's).
+	scope []orScopeEntry
+}
+
+// orScopeEntry is one entry of an API token's scope.
+type orScopeEntry struct {
+	Resource string   `json:"resource"`
+	Methods  []string `json:"methods"`
+}
+
+// orScopedReads is what an API token may read: where its user may read
+// (reads) and a scope entry with read (or "*") covers the path; a scope
+// entry below a user's read path is readable itself.
+func orScopedReads(reads []string, scope []orScopeEntry) []string {
+	var out []string
+	for _, e := range scope {
+		if !slices.Contains(e.Methods, "read") && !slices.Contains(e.Methods, "*") {
+			continue
+		}
+		for _, g := range reads {
+			switch {
+			case orCovers(e.Resource, g):
+				out = append(out, g)
+			case orCovers(g, e.Resource):
+				out = append(out, e.Resource)
+			}
+		}
+	}
+	return out
 }
 
 type orRecord struct {
@@ -352,6 +382,8 @@ func TestAuthzLeakOracle(t *testing.T) {
 			reads = orReads(anonGrants)
 		case "token":
 			reads = orReads(anonGrants, loggedInGrants, c.grants)
+		case "apitoken":
+			reads = orScopedReads(orReads(anonGrants, loggedInGrants, c.grants), c.scope)
 		}
 		v := orView{unfiltered: st.AreRecordsDiscoverable || c.kind == "basic-admin", reads: reads}
 		for _, g := range reads {
@@ -372,6 +404,29 @@ func TestAuthzLeakOracle(t *testing.T) {
 	world()
 	if t.Failed() {
 		t.Fatalf("stopping after the takeover phase")
+	}
+	// API token callers (issue 14): tokens users issue to themselves with
+	// random scopes over their random grants; they see what their user may
+	// read within the scope.
+	for i := range max(4, size.callers/3) {
+		user := callers[2+rng.Intn(len(callers)-2)]
+		var scope []orScopeEntry
+		for range 1 + rng.Intn(3) {
+			res := registered[rng.Intn(len(registered))]
+			switch rng.Intn(6) {
+			case 0:
+				res = "/"
+			case 1:
+				res = strings.TrimSuffix(res, "/") + "/" + orSegments[rng.Intn(len(orSegments))]
+			}
+			ms := [][]string{{"read"}, {"create"}, {"*"}, {"read", "read-storage"}, {"update", "read"}}[rng.Intn(5)]
+			scope = append(scope, orScopeEntry{Resource: res, Methods: ms})
+		}
+		r := e.Do(http.MethodPost, "/tokens", user.auth, map[string]any{"expires_in": "1h", "scope": scope}).MustStatus(t, http.StatusCreated)
+		var it struct{ Token string }
+		r.JSON(t, &it)
+		callers = append(callers, &orCaller{name: fmt.Sprintf("apitoken-%02d-of-%s", i, user.name), kind: "apitoken",
+			auth: Bearer(it.Token), grants: user.grants, scope: scope})
 	}
 
 	chk := &azChecker{t: t}
