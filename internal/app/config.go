@@ -122,7 +122,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		if v := getenv(name); v != "" {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
-				errs = append(errs, fmt.Sprintf("%s=%q: must be true or false", name, v))
+				errs = append(errs, fmt.Sprintf("%s must be true or false (got %q)", name, v))
 				return
 			}
 			*dst = b
@@ -132,7 +132,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		if v := getenv(name); v != "" {
 			d, err := time.ParseDuration(v)
 			if err != nil || d <= 0 {
-				errs = append(errs, fmt.Sprintf("%s=%q: must be a positive duration such as 3s", name, v))
+				errs = append(errs, fmt.Sprintf("%s must be a positive duration such as 3s (got %q)", name, v))
 				return
 			}
 			*dst = d
@@ -142,7 +142,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		if v := getenv(name); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil || n <= 0 {
-				errs = append(errs, fmt.Sprintf("%s=%q: must be a positive integer", name, v))
+				errs = append(errs, fmt.Sprintf("%s must be a positive integer (got %q)", name, v))
 				return
 			}
 			*dst = n
