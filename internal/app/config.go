@@ -85,6 +85,12 @@ type Config struct {
 	// DBConnectTimeout bounds start-up's retries of an unreachable
 	// database (INDEXD_DB_CONNECT_TIMEOUT).
 	DBConnectTimeout time.Duration
+
+	// DiscoverableFromEnv and GlobalAuthzFromEnv: the initial settings
+	// were set in the environment (start-up warns when they differ from
+	// the stored ones).
+	DiscoverableFromEnv bool
+	GlobalAuthzFromEnv  bool
 }
 
 // Defaults returns the configuration with every default filled in.
@@ -176,6 +182,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	boolean("INDEXD_VERIFY_TOKENS", &c.VerifyTokens)
 	boolean("INDEXD_BASIC_AUTH", &c.BasicAuth)
 	boolean("INDEXD_ARE_RECORDS_DISCOVERABLE", &c.InitialSettings.AreRecordsDiscoverable)
+	c.DiscoverableFromEnv = getenv("INDEXD_ARE_RECORDS_DISCOVERABLE") != ""
+	c.GlobalAuthzFromEnv = getenv("INDEXD_GLOBAL_DISCOVERY_AUTHZ") != ""
 	if v := getenv("INDEXD_GLOBAL_DISCOVERY_AUTHZ"); v != "" {
 		// "/a, /b" is two paths: spaces around the commas are trimmed.
 		c.InitialSettings.GlobalDiscoveryAuthz = []string{}
