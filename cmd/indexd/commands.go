@@ -24,10 +24,6 @@ import (
 	"github.com/datacommons/indexd/repository"
 )
 
-func loadConfig(getenv func(string) string) (app.Config, error) {
-	return app.FromEnv(getenv)
-}
-
 func cmdServe(ctx context.Context, getenv func(string) string) error {
 	cfg, err := loadConfig(getenv)
 	if err != nil {
@@ -43,7 +39,7 @@ func cmdServe(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	log.Info("serving", "addr", l.Addr().String(), "version", app.Version)
+	log.Info("serving", "addr", l.Addr().String(), "version", app.Version, "commit", app.Commit)
 	return a.Serve(ctx, l)
 }
 
@@ -186,7 +182,11 @@ func cmdMigrate(ctx context.Context, getenv func(string) string) error {
 }
 
 func cmdAdmin(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, getenv func(string) string) error {
-	const use = "usage: indexd admin add|delete|list|audit [NAME]"
+	const use = "usage: indexd admin add|delete|list|audit [NAME] [--as WHO]"
+	args, as, err := takeAs(args)
+	if err != nil {
+		return err
+	}
 	if len(args) == 0 {
 		return fmt.Errorf(use)
 	}
@@ -196,7 +196,7 @@ func cmdAdmin(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 	}
 	defer store.Close()
 	// Changes are audited like the API's (GET /admin/users/audit).
-	by := "cli:" + getenv("USER")
+	by := actor(as, getenv)
 	switch {
 	case args[0] == "list" && len(args) == 1:
 		users, err := store.ListAdmins(ctx)
@@ -255,6 +255,10 @@ func cmdAdmin(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 }
 
 func cmdSettings(ctx context.Context, args []string, stdout io.Writer, getenv func(string) string) error {
+	args, as, err := takeAs(args)
+	if err != nil {
+		return err
+	}
 	if len(args) == 0 {
 		return fmt.Errorf("usage: indexd settings get | set KEY=VALUE...")
 	}
@@ -279,12 +283,21 @@ func cmdSettings(ctx context.Context, args []string, stdout io.Writer, getenv fu
 		if _, err := applySettingArgs(discovery.Settings{}, args[1:]); err != nil {
 			return err
 		}
-		who := "cli:" + getenv("USER")
+		who := actor(as, getenv)
+		var old discovery.Settings
 		st, err = store.UpdateSettings(ctx, who, func(cur discovery.Settings) (discovery.Settings, error) {
+			old = cur
 			return applySettingArgs(cur, args[1:])
 		})
 		if err != nil {
 			return err
+		}
+		if st.Version == old.Version {
+			fmt.Fprintln(os.Stderr, "indexd: settings unchanged (no audit row, version stays", st.Version, ")")
+		} else {
+			// One line per change, like the API's (who, old, new).
+			newLogger("info", "text").Info("discovery settings changed", "by", who,
+				"old", settingsLog(old), "new", settingsLog(st), "version", st.Version)
 		}
 	default:
 		return fmt.Errorf("usage: indexd settings get | set KEY=VALUE...")
@@ -329,9 +342,12 @@ func cmdToken(args []string, stdout io.Writer, getenv func(string) string) error
 	if len(args) < 1 || len(args) > 2 {
 		return fmt.Errorf("usage: indexd token USER [TTL]")
 	}
-	key := getenv("INDEXD_SIGNING_KEY")
-	if key == "" {
-		return fmt.Errorf("INDEXD_SIGNING_KEY is required")
+	key, err := app.SigningKeyFromEnv(getenv)
+	if err != nil {
+		return err
+	}
+	if key == nil {
+		return fmt.Errorf("INDEXD_SIGNING_KEY or INDEXD_SIGNING_KEY_FILE is required")
 	}
 	ttl := time.Hour
 	if len(args) == 2 {
@@ -341,10 +357,15 @@ func cmdToken(args []string, stdout io.Writer, getenv func(string) string) error
 		}
 		ttl = d
 	}
-	tok, err := identity.Mint([]byte(key), args[0], ttl, getenv("INDEXD_JWT_ISSUER"))
+	tok, err := identity.Mint(key, args[0], ttl, getenv("INDEXD_JWT_ISSUER"))
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, tok)
 	return nil
+}
+
+// settingsLog is the settings as one log value.
+func settingsLog(st discovery.Settings) string {
+	return fmt.Sprintf("are_records_discoverable=%v global_discovery_authz=%v", st.AreRecordsDiscoverable, st.GlobalDiscoveryAuthz)
 }
