@@ -81,9 +81,17 @@ func cmdRun(ctx context.Context, stdout io.Writer, getenv func(string) string) e
 	defer objects.Close()
 	cfg.DatabaseURL, cfg.MigrateOnStart = dbURL, true
 	cfg.PolicyFile, cfg.ArboristURL, cfg.SigningKey = policyPath, "", key
-	if getenv("INDEXD_ARE_RECORDS_DISCOVERABLE") == "" {
-		cfg.InitialSettings.AreRecordsDiscoverable = false
+	// Every start restores the demo state it prints: the demo settings
+	// (unless set in the environment) and the demo records.
+	demoSettings := demo.Settings()
+	if cfg.DiscoverableFromEnv {
+		demoSettings.AreRecordsDiscoverable = cfg.InitialSettings.AreRecordsDiscoverable
 	}
+	if cfg.GlobalAuthzFromEnv {
+		demoSettings.GlobalDiscoveryAuthz = cfg.InitialSettings.GlobalDiscoveryAuthz
+	}
+	cfg.InitialSettings = demoSettings
+	cfg.DiscoverableFromEnv, cfg.GlobalAuthzFromEnv = false, false
 	if getenv("INDEXD_DEFAULT_PREFIX") == "" {
 		cfg.DefaultPrefix = "dg.DEMO/"
 	}
@@ -95,10 +103,15 @@ func cmdRun(ctx context.Context, stdout io.Writer, getenv func(string) string) e
 		return err
 	}
 	defer a.Close()
-	n, err := demo.Load(ctx, a.Store)
+	n, err := demo.Reset(ctx, a.Store, "cli:make-run", demoSettings)
 	if err != nil {
 		return err
 	}
+	stored, err := a.Store.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	a.Settings.Set(stored)
 	l, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -106,7 +119,7 @@ func cmdRun(ctx context.Context, stdout io.Writer, getenv func(string) string) e
 	base := "http://" + l.Addr().String()
 	st := a.Settings.Get()
 	fmt.Fprintf(stdout, "\nindexd (embedded default) serving at %s\n", base)
-	fmt.Fprintf(stdout, "database: %s (%d demo records added)\npolicy:   %s\n", redact(dbURL), n, policyPath)
+	fmt.Fprintf(stdout, "database: %s (demo state restored: discovery settings and %d demo records reset; other records kept)\npolicy:   %s\n", redact(dbURL), n, policyPath)
 	fmt.Fprintf(stdout, "discovery: are_records_discoverable=%v global_discovery_authz=%v\n\n", st.AreRecordsDiscoverable, st.GlobalDiscoveryAuthz)
 	for _, u := range demo.Users {
 		tok, err := identity.Mint(key, u, 12*time.Hour, "")
