@@ -104,7 +104,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Version: Version, Commit: Commit, Hostname: cfg.DRSHostname, DRSCompactPrefix: cfg.DRSCompactPrefix,
 		DRSMaxBulk: cfg.DRSMaxBulk, DRS12: cfg.DRSVersion == "1.2", OpenAPI: openapi.Document,
 		DRSBearerIssuers: nonEmptyList(cfg.JWTIssuer), Storage: a.Storage, PasswordCost: cfg.PasswordCost,
-		ReplicaMaxLag: cfg.ReplicaMaxLag,
+		ReplicaMaxLag: cfg.ReplicaMaxLag, TrustedProxies: cfg.TrustedProxies,
 	}, store, a.Policy, a.authn, a.Settings, log)
 	if err != nil {
 		return fail(err)

@@ -5,6 +5,7 @@ package app
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"regexp"
 	"slices"
@@ -89,6 +90,10 @@ type Config struct {
 	// DiscoverableFromEnv and GlobalAuthzFromEnv: the initial settings
 	// were set in the environment (start-up warns when they differ from
 	// the stored ones).
+	// TrustedProxies: X-Forwarded-For is believed only from these
+	// (INDEXD_TRUSTED_PROXIES, comma-separated addresses or CIDRs).
+	TrustedProxies []netip.Prefix
+
 	DiscoverableFromEnv bool
 	GlobalAuthzFromEnv  bool
 }
@@ -208,6 +213,23 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	dur("INDEXD_DB_CONNECT_TIMEOUT", &c.DBConnectTimeout)
+	if v := getenv("INDEXD_TRUSTED_PROXIES"); v != "" {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p == "" {
+				continue
+			}
+			pfx, err := netip.ParsePrefix(p)
+			if err != nil {
+				a, aerr := netip.ParseAddr(p)
+				if aerr != nil {
+					errs = append(errs, fmt.Sprintf("INDEXD_TRUSTED_PROXIES entry %q must be an IP address or CIDR such as 10.0.0.0/8", p))
+					continue
+				}
+				pfx = netip.PrefixFrom(a, a.BitLen())
+			}
+			c.TrustedProxies = append(c.TrustedProxies, pfx.Masked())
+		}
+	}
 	var maxConns int
 	integer("INDEXD_DB_MAX_CONNS", &maxConns)
 	c.MaxConns = int32(maxConns)

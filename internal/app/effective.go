@@ -98,6 +98,12 @@ func Effective(c Config) [][2]string {
 			add(v.Name, c.DRSVersion)
 		case "INDEXD_STORAGE_CONFIG":
 			add(v.Name, c.StorageConfig)
+		case "INDEXD_TRUSTED_PROXIES":
+			var ps []string
+			for _, p := range c.TrustedProxies {
+				ps = append(ps, p.String())
+			}
+			add(v.Name, strings.Join(ps, ","))
 		case "INDEXD_LOG_LEVEL":
 			add(v.Name, c.LogLevel)
 		case "INDEXD_LOG_FORMAT":

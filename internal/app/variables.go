@@ -63,6 +63,7 @@ var Variables = []Variable{
 	{Name: "INDEXD_DRS_VERSION", Help: "DRS version served: 1.5 or 1.2 (default 1.5)"},
 	{Name: "INDEXD_DRS_SERVICE_INFO_1_2", Help: "older spelling of INDEXD_DRS_VERSION=1.2"},
 	{Name: "INDEXD_STORAGE_CONFIG", Help: "storage configuration file (buckets whose URLs are signed)"},
+	{Name: "INDEXD_TRUSTED_PROXIES", Help: "proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-For the access log believes"},
 	{Name: "INDEXD_LOG_LEVEL", Help: "debug, info, warn or error (default info)"},
 	{Name: "INDEXD_LOG_FORMAT", Help: "json or text (default json)"},
 
