@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"github.com/datacommons/indexd/redact"
 	"log/slog"
 	"math"
 	"net/http"
@@ -79,11 +80,15 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
+	if clientGone(c) {
+		s.clientClosed(c, err)
+		return
+	}
 	code, msg := s.statusOf(err)
 	log := s.log.With("request_id", requestID(c), "method", c.Request().Method, "path", c.Request().URL.Path, "status", code)
 	switch {
 	case code >= 500:
-		log.Error("request failed", "err", err)
+		log.Error("request failed", "err", redact.Text(err.Error()))
 	case code == http.StatusUnauthorized || code == http.StatusForbidden || code == http.StatusTooManyRequests:
 		log.Info("request denied", "reason", err.Error())
 	default:

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -71,12 +72,35 @@ func (s *Server) getDiscoverySettings(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	c.Response().Header().Set("ETag", settingsETag(st.Version))
 	return c.JSON(http.StatusOK, st)
+}
+
+// settingsETag is the settings version as an entity tag (If-Match on PUT).
+func settingsETag(v int64) string { return `"` + strconv.FormatInt(v, 10) + `"` }
+
+// ifMatchVersion parses If-Match: a settings ETag ("5", W/"5" or 5);
+// ok is false when the header is absent or "*".
+func ifMatchVersion(h string) (v int64, ok bool, err error) {
+	h = strings.TrimSpace(h)
+	if h == "" || h == "*" {
+		return 0, false, nil
+	}
+	t := strings.Trim(strings.TrimPrefix(h, "W/"), `"`)
+	v, err = strconv.ParseInt(t, 10, 64)
+	if err != nil || v < 0 {
+		return 0, false, indexd.Invalidf("If-Match must be the settings version as GET /admin/discovery's ETag gives it (such as \"3\"), not %q", h)
+	}
+	return v, true, nil
 }
 
 type settingsBody struct {
 	AreRecordsDiscoverable *bool     `json:"are_records_discoverable"`
 	GlobalDiscoveryAuthz   *[]string `json:"global_discovery_authz"`
+	// Version (PUT): the version the change was made from (what GET
+	// answered); a change is refused with 409 when the stored settings
+	// are at another version. Absent: no precondition.
+	Version *int64 `json:"version"`
 	// DryRun (PUT): answer the preview of the change, change nothing.
 	DryRun bool `json:"dry_run"`
 	// Users the preview counts for (preview and dry_run only).
@@ -124,19 +148,43 @@ func (s *Server) putDiscoverySettings(c echo.Context) error {
 	if body.Users != nil {
 		return indexd.Invalidf("users is read only with dry_run: true (or by POST /admin/discovery/preview)")
 	}
+	match, hasMatch, err := ifMatchVersion(c.Request().Header.Get("If-Match"))
+	if err != nil {
+		return err
+	}
+	if hasMatch && body.Version != nil && *body.Version != match {
+		return indexd.Invalidf("version %d in the body contradicts If-Match %s", *body.Version, settingsETag(match))
+	}
+	if body.Version != nil {
+		match, hasMatch = *body.Version, true
+	}
 	who := callerOf(c).Username
 	if who == "" {
 		who = "token:" + shortHash(callerOf(c).Token)
 	}
 	// The fields not in the body keep their stored value as read under the
 	// settings lock, so concurrent partial changes never undo each other.
+	// The version precondition is checked under the same lock.
 	epoch := s.settings.Epoch()
+	var old discovery.Settings
 	stored, err := s.store.UpdateSettings(c.Request().Context(), who, func(cur discovery.Settings) (discovery.Settings, error) {
+		if hasMatch && cur.Version != match {
+			return cur, &indexd.Error{Kind: indexd.ErrConflict, Message: fmt.Sprintf(
+				"the settings are at version %d, not %d: someone changed them since you read them; GET /admin/discovery and retry", cur.Version, match)}
+		}
+		old = cur
 		return body.apply(cur), nil
 	})
 	if err != nil {
 		return err
 	}
+	if stored.Version != old.Version {
+		s.log.Info("discovery settings changed", "by", who,
+			"old_are_records_discoverable", old.AreRecordsDiscoverable, "old_global_discovery_authz", old.GlobalDiscoveryAuthz,
+			"new_are_records_discoverable", stored.AreRecordsDiscoverable, "new_global_discovery_authz", stored.GlobalDiscoveryAuthz,
+			"version", stored.Version)
+	}
+	c.Response().Header().Set("ETag", settingsETag(stored.Version))
 	// This instance applies the change at once (the row as committed, even
 	// when its version is lower than the one held: a restored database);
 	// others within about a second.

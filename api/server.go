@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,6 +37,9 @@ type Config struct {
 	AddPrefixAlias bool
 	// HideExistence answers 404 for records that exist but are invisible.
 	HideExistence bool
+	// TrustedProxies are the proxies whose X-Forwarded-For the access log
+	// believes (INDEXD_TRUSTED_PROXIES).
+	TrustedProxies []netip.Prefix
 	// BodyLimit bounds request bodies (default "1M").
 	BodyLimit string
 	// RequestTimeout bounds each request's context (default 30 s).
@@ -220,24 +224,6 @@ func (s *Server) HTTPServer(addr string) *http.Server {
 		WriteTimeout:      s.cfg.RequestTimeout + 10*time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
-	}
-}
-
-func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		start := time.Now()
-		err := next(c)
-		if err != nil {
-			c.Error(err)
-		}
-		s.log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
-			slog.String("request_id", requestID(c)),
-			slog.String("method", c.Request().Method),
-			slog.String("path", c.Request().URL.Path),
-			slog.Int("status", c.Response().Status),
-			slog.Duration("duration", time.Since(start)),
-		)
-		return nil
 	}
 }
 

@@ -279,8 +279,10 @@ func TestSettingsRestoredLowerVersion(t *testing.T) {
 	e := Start(t, WithFiltering(), withSettingsPoll(200*time.Millisecond))
 	admin := azAddAdmin(t, e, "sr-admin", "sr-admin-password-1")
 	e.Create(e.Writer(), Rec("sr-empty"))
-	for range 3 {
-		e.SetDiscovery(discovery.Settings{AreRecordsDiscoverable: false, GlobalDiscoveryAuthz: []string{}})
+	// Three real changes (a change that changes nothing bumps no version):
+	// global paths nobody is granted.
+	for i := range 3 {
+		e.SetDiscovery(discovery.Settings{AreRecordsDiscoverable: false, GlobalDiscoveryAuthz: []string{fmt.Sprintf("/sr-nobody-%d", i)}})
 	}
 	held := e.App.Settings.Get().Version
 	if held < 3 {
@@ -300,8 +302,8 @@ func TestSettingsRestoredLowerVersion(t *testing.T) {
 
 	// Restored again, lower than held; this instance takes the next change
 	// itself and applies the committed row at once.
-	for range 3 {
-		e.SetDiscovery(discovery.Settings{AreRecordsDiscoverable: true, GlobalDiscoveryAuthz: []string{}})
+	for i := range 3 {
+		e.SetDiscovery(discovery.Settings{AreRecordsDiscoverable: true, GlobalDiscoveryAuthz: []string{fmt.Sprintf("/sr-again-%d", i)}})
 	}
 	if _, err := e.App.Store.Pool().Exec(context.Background(), "UPDATE discovery_settings SET version = 1"); err != nil {
 		t.Fatal(err)

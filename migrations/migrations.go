@@ -11,6 +11,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -88,4 +90,31 @@ func Checksum() string {
 		h.Write(b)
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Versions reports the database's applied migration version (0 for a
+// database never migrated) and the latest embedded one, without changing
+// the database.
+func Versions(ctx context.Context, pool *pgxpool.Pool) (current, latest int64, err error) {
+	entries, err := fs.ReadDir(files, ".")
+	if err != nil {
+		return 0, 0, fmt.Errorf("migrations: list: %w", err)
+	}
+	for _, e := range entries {
+		num, _, _ := strings.Cut(e.Name(), "_")
+		if v, err := strconv.ParseInt(num, 10, 64); err == nil && v > latest {
+			latest = v
+		}
+	}
+	var exists bool
+	if err := pool.QueryRow(ctx, "SELECT to_regclass('goose_db_version') IS NOT NULL").Scan(&exists); err != nil {
+		return 0, latest, fmt.Errorf("migrations: version: %w", err)
+	}
+	if !exists {
+		return 0, latest, nil
+	}
+	if err := pool.QueryRow(ctx, "SELECT coalesce(max(version_id), 0) FROM goose_db_version WHERE is_applied").Scan(&current); err != nil {
+		return 0, latest, fmt.Errorf("migrations: version: %w", err)
+	}
+	return current, latest, nil
 }

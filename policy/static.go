@@ -3,6 +3,7 @@ package policy
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -77,6 +78,13 @@ func LoadStatic(path string) (*Static, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("policy file: %w", err)
+	}
+	// YAML's parser accepts JSON's mistakes (a trailing comma): a .json
+	// file must be JSON.
+	if strings.EqualFold(filepath.Ext(path), ".json") && !json.Valid(data) {
+		var v any
+		err := json.Unmarshal(data, &v)
+		return nil, fmt.Errorf("policy file %s: not valid JSON: %v", path, err)
 	}
 	s, err := ParseStatic(data)
 	if err != nil {

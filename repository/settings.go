@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -86,6 +87,12 @@ func (s *Store) UpdateSettings(ctx context.Context, by string, change func(disco
 			return err
 		}
 		next.GlobalDiscoveryAuthz = orEmpty(next.GlobalDiscoveryAuthz)
+		if old.Version > 0 && next.AreRecordsDiscoverable == old.AreRecordsDiscoverable && slices.Equal(next.GlobalDiscoveryAuthz, old.GlobalDiscoveryAuthz) {
+			// A change that changes nothing writes no audit row, bumps
+			// no version and notifies nobody.
+			next = old
+			return nil
+		}
 		next.Version = old.Version + 1
 		if _, err := tx.Exec(ctx, `INSERT INTO discovery_settings (are_records_discoverable, global_discovery_authz, version, updated_at)
 			VALUES ($1, $2::text[], $3, now()) ON CONFLICT (id) DO UPDATE SET

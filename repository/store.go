@@ -218,9 +218,20 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// bound bounds a query by the query timeout, not by the caller's
+// cancellation: pgx closes a connection whose query's context ends
+// mid-query, so clients that go away (a load generator stopping, a tab
+// closed) would each cost a pooled connection. The query runs to its end,
+// bounded on the server by statement_timeout (the same timeout, which
+// ends it first and keeps the connection) and here by the timeout plus a
+// grace, for a server that does not answer at all.
 func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, s.timeout)
+	return context.WithTimeout(context.WithoutCancel(ctx), s.timeout+boundGrace)
 }
+
+// boundGrace is how much longer than statement_timeout a query's context
+// lives (see bound).
+const boundGrace = 2 * time.Second
 
 // querier is what pool, conn and tx have in common.
 type querier interface {

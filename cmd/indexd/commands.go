@@ -24,10 +24,6 @@ import (
 	"github.com/datacommons/indexd/repository"
 )
 
-func loadConfig(getenv func(string) string) (app.Config, error) {
-	return app.FromEnv(getenv)
-}
-
 func cmdServe(ctx context.Context, getenv func(string) string) error {
 	cfg, err := loadConfig(getenv)
 	if err != nil {
@@ -43,7 +39,7 @@ func cmdServe(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	log.Info("serving", "addr", l.Addr().String(), "version", app.Version)
+	log.Info("serving", "addr", l.Addr().String(), "version", app.Version, "commit", app.Commit)
 	return a.Serve(ctx, l)
 }
 
@@ -85,9 +81,17 @@ func cmdRun(ctx context.Context, stdout io.Writer, getenv func(string) string) e
 	defer objects.Close()
 	cfg.DatabaseURL, cfg.MigrateOnStart = dbURL, true
 	cfg.PolicyFile, cfg.ArboristURL, cfg.SigningKey = policyPath, "", key
-	if getenv("INDEXD_ARE_RECORDS_DISCOVERABLE") == "" {
-		cfg.InitialSettings.AreRecordsDiscoverable = false
+	// Every start restores the demo state it prints: the demo settings
+	// (unless set in the environment) and the demo records.
+	demoSettings := demo.Settings()
+	if cfg.DiscoverableFromEnv {
+		demoSettings.AreRecordsDiscoverable = cfg.InitialSettings.AreRecordsDiscoverable
 	}
+	if cfg.GlobalAuthzFromEnv {
+		demoSettings.GlobalDiscoveryAuthz = cfg.InitialSettings.GlobalDiscoveryAuthz
+	}
+	cfg.InitialSettings = demoSettings
+	cfg.DiscoverableFromEnv, cfg.GlobalAuthzFromEnv = false, false
 	if getenv("INDEXD_DEFAULT_PREFIX") == "" {
 		cfg.DefaultPrefix = "dg.DEMO/"
 	}
@@ -99,10 +103,15 @@ func cmdRun(ctx context.Context, stdout io.Writer, getenv func(string) string) e
 		return err
 	}
 	defer a.Close()
-	n, err := demo.Load(ctx, a.Store)
+	n, err := demo.Reset(ctx, a.Store, "cli:make-run", demoSettings)
 	if err != nil {
 		return err
 	}
+	stored, err := a.Store.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	a.Settings.Set(stored)
 	l, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -110,7 +119,7 @@ func cmdRun(ctx context.Context, stdout io.Writer, getenv func(string) string) e
 	base := "http://" + l.Addr().String()
 	st := a.Settings.Get()
 	fmt.Fprintf(stdout, "\nindexd (embedded default) serving at %s\n", base)
-	fmt.Fprintf(stdout, "database: %s (%d demo records added)\npolicy:   %s\n", redact(dbURL), n, policyPath)
+	fmt.Fprintf(stdout, "database: %s (demo state restored: discovery settings and %d demo records reset; other records kept)\npolicy:   %s\n", redact(dbURL), n, policyPath)
 	fmt.Fprintf(stdout, "discovery: are_records_discoverable=%v global_discovery_authz=%v\n\n", st.AreRecordsDiscoverable, st.GlobalDiscoveryAuthz)
 	for _, u := range demo.Users {
 		tok, err := identity.Mint(key, u, 12*time.Hour, "")
@@ -186,7 +195,11 @@ func cmdMigrate(ctx context.Context, getenv func(string) string) error {
 }
 
 func cmdAdmin(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, getenv func(string) string) error {
-	const use = "usage: indexd admin add|delete|list|audit [NAME]"
+	const use = "usage: indexd admin add|delete|list|audit [NAME] [--as WHO]"
+	args, as, err := takeAs(args)
+	if err != nil {
+		return err
+	}
 	if len(args) == 0 {
 		return fmt.Errorf(use)
 	}
@@ -196,7 +209,7 @@ func cmdAdmin(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 	}
 	defer store.Close()
 	// Changes are audited like the API's (GET /admin/users/audit).
-	by := "cli:" + getenv("USER")
+	by := actor(as, getenv)
 	switch {
 	case args[0] == "list" && len(args) == 1:
 		users, err := store.ListAdmins(ctx)
@@ -255,6 +268,10 @@ func cmdAdmin(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 }
 
 func cmdSettings(ctx context.Context, args []string, stdout io.Writer, getenv func(string) string) error {
+	args, as, err := takeAs(args)
+	if err != nil {
+		return err
+	}
 	if len(args) == 0 {
 		return fmt.Errorf("usage: indexd settings get | set KEY=VALUE...")
 	}
@@ -279,12 +296,21 @@ func cmdSettings(ctx context.Context, args []string, stdout io.Writer, getenv fu
 		if _, err := applySettingArgs(discovery.Settings{}, args[1:]); err != nil {
 			return err
 		}
-		who := "cli:" + getenv("USER")
+		who := actor(as, getenv)
+		var old discovery.Settings
 		st, err = store.UpdateSettings(ctx, who, func(cur discovery.Settings) (discovery.Settings, error) {
+			old = cur
 			return applySettingArgs(cur, args[1:])
 		})
 		if err != nil {
 			return err
+		}
+		if st.Version == old.Version {
+			fmt.Fprintln(os.Stderr, "indexd: settings unchanged (no audit row, version stays", st.Version, ")")
+		} else {
+			// One line per change, like the API's (who, old, new).
+			newLogger("info", "text").Info("discovery settings changed", "by", who,
+				"old", settingsLog(old), "new", settingsLog(st), "version", st.Version)
 		}
 	default:
 		return fmt.Errorf("usage: indexd settings get | set KEY=VALUE...")
@@ -329,9 +355,12 @@ func cmdToken(args []string, stdout io.Writer, getenv func(string) string) error
 	if len(args) < 1 || len(args) > 2 {
 		return fmt.Errorf("usage: indexd token USER [TTL]")
 	}
-	key := getenv("INDEXD_SIGNING_KEY")
-	if key == "" {
-		return fmt.Errorf("INDEXD_SIGNING_KEY is required")
+	key, err := app.SigningKeyFromEnv(getenv)
+	if err != nil {
+		return err
+	}
+	if key == nil {
+		return fmt.Errorf("INDEXD_SIGNING_KEY or INDEXD_SIGNING_KEY_FILE is required")
 	}
 	ttl := time.Hour
 	if len(args) == 2 {
@@ -341,10 +370,15 @@ func cmdToken(args []string, stdout io.Writer, getenv func(string) string) error
 		}
 		ttl = d
 	}
-	tok, err := identity.Mint([]byte(key), args[0], ttl, getenv("INDEXD_JWT_ISSUER"))
+	tok, err := identity.Mint(key, args[0], ttl, getenv("INDEXD_JWT_ISSUER"))
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, tok)
 	return nil
+}
+
+// settingsLog is the settings as one log value.
+func settingsLog(st discovery.Settings) string {
+	return fmt.Sprintf("are_records_discoverable=%v global_discovery_authz=%v", st.AreRecordsDiscoverable, st.GlobalDiscoveryAuthz)
 }

@@ -84,7 +84,7 @@ func newCLIExplainer(ctx context.Context, getenv func(string) string) (*explain.
 	return &explain.Explainer{Store: store, Policy: pol, Candidates: api.Candidates(cfg.DefaultPrefix)}, store, nil
 }
 
-func cliAsker(getenv func(string) string) string { return "cli:" + getenv("USER") }
+func cliAsker(getenv func(string) string) string { return actor("", getenv) }
 
 func cmdExplain(ctx context.Context, args []string, stdout io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("explain", flag.ContinueOnError)

@@ -13,6 +13,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+
+	"github.com/datacommons/indexd/internal/app"
 )
 
 const usage = `usage: indexd <command> [arguments]
@@ -30,6 +32,11 @@ commands:
                                 who sees record ID and why (explain -h)
   token USER [TTL]              mint a token for USER with INDEXD_SIGNING_KEY (static policy mode)
   bench [-n N] [FLAGS]          load harness: N synthetic records in indexd_bench, HTTP load, pgbench (bench -h)
+  config check                  print the effective configuration (secrets masked); non-zero exit on a problem
+  version                       print the version
+  help [COMMAND]                this text with the environment, or COMMAND's usage and variables
+
+COMMAND -h (or --help) prints COMMAND's usage and the variables it reads, touching nothing.
 `
 
 func main() {
@@ -43,6 +50,9 @@ func run(args []string, stdin io.Reader, stdout io.Writer, getenv func(string) s
 	if len(args) == 0 {
 		fmt.Fprint(stdout, usage)
 		return fmt.Errorf("no command given")
+	}
+	if args[0] != "bench" && args[0] != "explain" && len(args) > 1 && wantsHelp(args[1:]) && printHelp(stdout, args[0]) {
+		return nil
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -65,14 +75,25 @@ func run(args []string, stdin io.Reader, stdout io.Writer, getenv func(string) s
 		return cmdToken(args[1:], stdout, getenv)
 	case "bench":
 		return cmdBench(ctx, args[1:], stdout, getenv)
+	case "config":
+		return cmdConfig(args[1:], stdout, getenv)
+	case "version", "--version":
+		cmdVersion(stdout)
+		return nil
 	case "help", "-h", "--help":
+		if len(args) > 1 && printHelp(stdout, args[1]) {
+			return nil
+		}
 		fmt.Fprint(stdout, usage)
+		fmt.Fprintf(stdout, "\nenvironment (an unknown INDEXD_* variable stops start-up):\n%s", app.Usage())
 		return nil
 	}
 	fmt.Fprint(stdout, usage)
 	return fmt.Errorf("unknown command %q", args[0])
 }
 
+// newLogger builds the logger; level and format were validated by
+// app.FromEnv (anything else falls back to info and JSON).
 func newLogger(level, format string) *slog.Logger {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	indexd "github.com/datacommons/indexd"
 	"github.com/datacommons/indexd/api"
 	"github.com/datacommons/indexd/discovery"
 	"github.com/datacommons/indexd/identity"
@@ -47,9 +48,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	store, err := repository.Open(ctx, cfg.DatabaseURL, repository.Options{QueryTimeout: cfg.QueryTimeout, MaxConns: cfg.MaxConns,
-		DefaultPrefix: cfg.DefaultPrefix, HideExistence: cfg.HideExistence,
-		ReadURLs: cfg.ReadURLs, MaxReplicaLag: cfg.ReplicaMaxLag, ListenURL: cfg.ListenURL, Log: log})
+	store, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -63,6 +62,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 			return fail(err)
 		}
 	}
+	schema, latest, err := migrations.Versions(ctx, store.Pool())
+	if err != nil {
+		return fail(err)
+	}
+	if schema < latest {
+		return fail(fmt.Errorf("the database is at migration %d, this indexd needs %d: run `indexd migrate` with the same INDEXD_DATABASE_URL, or start with INDEXD_MIGRATE=true", schema, latest))
+	}
 	if err := store.InitSettings(ctx, cfg.InitialSettings); err != nil {
 		return fail(err)
 	}
@@ -71,6 +77,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return fail(err)
 	}
 	a.Settings = api.NewSettingsHolder(st)
+	warnStoredSettings(cfg, st, log)
 
 	backend, err := NewPolicy(cfg)
 	if err != nil {
@@ -101,11 +108,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		Version: Version, Commit: Commit, Hostname: cfg.DRSHostname, DRSCompactPrefix: cfg.DRSCompactPrefix,
 		DRSMaxBulk: cfg.DRSMaxBulk, DRS12: cfg.DRSVersion == "1.2", OpenAPI: openapi.Document,
 		DRSBearerIssuers: nonEmptyList(cfg.JWTIssuer), Storage: a.Storage, PasswordCost: cfg.PasswordCost,
-		ReplicaMaxLag: cfg.ReplicaMaxLag, APITokenMaxTTL: cfg.APITokenMaxTTL,
+		ReplicaMaxLag: cfg.ReplicaMaxLag, APITokenMaxTTL: cfg.APITokenMaxTTL, TrustedProxies: cfg.TrustedProxies,
 	}, store, a.Policy, a.authn, a.Settings, log)
 	if err != nil {
 		return fail(err)
 	}
+	log.Info("configuration", "are_records_discoverable", st.AreRecordsDiscoverable,
+		"global_discovery_authz", st.GlobalDiscoveryAuthz, "settings_version", st.Version,
+		"policy_backend", policyBackend(cfg), "token_verification", tokenVerification(cfg),
+		"hide_existence", cfg.HideExistence, "schema_version", schema, "drs_version", cfg.DRSVersion,
+		"basic_auth", cfg.BasicAuth, "read_replicas", len(cfg.ReadURLs))
 	wctx, stop := context.WithCancel(context.Background())
 	a.stop, a.watching = stop, make(chan struct{})
 	go func() {
@@ -227,4 +239,73 @@ func (t tokenStore) TouchAPIToken(ctx context.Context, id string, at time.Time) 
 
 func (t tokenStore) AuditAPITokenUse(ctx context.Context, id, user string) error {
 	return t.s.AuditAPITokenUse(ctx, id, user)
+}
+
+// openStore opens the database, retrying with backoff while it is
+// unreachable, for up to cfg.DBConnectTimeout (one attempt when 0). Other
+// failures (a wrong password, an unknown database) end at once.
+func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*repository.Store, error) {
+	opts := repository.Options{QueryTimeout: cfg.QueryTimeout, MaxConns: cfg.MaxConns,
+		DefaultPrefix: cfg.DefaultPrefix, HideExistence: cfg.HideExistence,
+		ReadURLs: cfg.ReadURLs, MaxReplicaLag: cfg.ReplicaMaxLag, ListenURL: cfg.ListenURL, Log: log}
+	deadline := time.Now().Add(cfg.DBConnectTimeout)
+	delay := 250 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		store, err := repository.Open(ctx, cfg.DatabaseURL, opts)
+		if err == nil {
+			return store, nil
+		}
+		if !errors.Is(err, indexd.ErrUnavailable) {
+			return nil, err
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil, fmt.Errorf("database unreachable after %d attempts over %s (INDEXD_DB_CONNECT_TIMEOUT=%s): %w",
+				attempt, cfg.DBConnectTimeout, cfg.DBConnectTimeout, err)
+		}
+		wait := min(delay, left)
+		log.Warn("database unreachable, retrying", "attempt", attempt, "retry_in", wait.String(), "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("database unreachable: %w (gave up: %v)", err, ctx.Err())
+		case <-time.After(wait):
+		}
+		delay = min(2*delay, 5*time.Second)
+	}
+}
+
+// warnStoredSettings warns when discovery variables set in the environment
+// differ from the stored settings: they only seed an empty database, and
+// the stored settings are in force.
+func warnStoredSettings(cfg Config, stored discovery.Settings, log *slog.Logger) {
+	const how = "the environment only seeds an empty database; change the stored settings with PUT /admin/discovery or `indexd settings set KEY=VALUE`"
+	if cfg.DiscoverableFromEnv && cfg.InitialSettings.AreRecordsDiscoverable != stored.AreRecordsDiscoverable {
+		log.Warn("INDEXD_ARE_RECORDS_DISCOVERABLE differs from the stored setting, which is in force",
+			"env", cfg.InitialSettings.AreRecordsDiscoverable, "stored", stored.AreRecordsDiscoverable, "fix", how)
+	}
+	if cfg.GlobalAuthzFromEnv && fmt.Sprint(cfg.InitialSettings.GlobalDiscoveryAuthz) != fmt.Sprint(stored.GlobalDiscoveryAuthz) {
+		log.Warn("INDEXD_GLOBAL_DISCOVERY_AUTHZ differs from the stored setting, which is in force",
+			"env", cfg.InitialSettings.GlobalDiscoveryAuthz, "stored", stored.GlobalDiscoveryAuthz, "fix", how)
+	}
+}
+
+// policyBackend describes the configured policy backend for the start-up log.
+func policyBackend(cfg Config) string {
+	if cfg.ArboristURL != "" {
+		return "arborist " + cfg.ArboristURL
+	}
+	return "file " + cfg.PolicyFile
+}
+
+// tokenVerification describes how bearer tokens are checked.
+func tokenVerification(cfg Config) string {
+	switch {
+	case cfg.JWKSURL != "":
+		return "jwks " + cfg.JWKSURL
+	case len(cfg.SigningKey) > 0:
+		return "hs256 signing key"
+	case cfg.VerifyTokens:
+		return "required (misconfigured: no key)"
+	}
+	return "none: tokens pass unverified to the policy service"
 }

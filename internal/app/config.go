@@ -5,7 +5,10 @@ package app
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +17,7 @@ import (
 
 	"github.com/datacommons/indexd/apitoken"
 	"github.com/datacommons/indexd/discovery"
+	"github.com/datacommons/indexd/identity"
 )
 
 // Config is the whole service configuration. FromEnv reads it from
@@ -83,6 +87,20 @@ type Config struct {
 
 	LogLevel  string
 	LogFormat string
+
+	// DBConnectTimeout bounds start-up's retries of an unreachable
+	// database (INDEXD_DB_CONNECT_TIMEOUT).
+	DBConnectTimeout time.Duration
+
+	// DiscoverableFromEnv and GlobalAuthzFromEnv: the initial settings
+	// were set in the environment (start-up warns when they differ from
+	// the stored ones).
+	// TrustedProxies: X-Forwarded-For is believed only from these
+	// (INDEXD_TRUSTED_PROXIES, comma-separated addresses or CIDRs).
+	TrustedProxies []netip.Prefix
+
+	DiscoverableFromEnv bool
+	GlobalAuthzFromEnv  bool
 }
 
 // Defaults returns the configuration with every default filled in.
@@ -103,6 +121,8 @@ func Defaults() Config {
 		DRSVersion:      "1.5",
 		LogLevel:        "info",
 		LogFormat:       "json",
+
+		DBConnectTimeout: 30 * time.Second,
 	}
 }
 
@@ -119,7 +139,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		if v := getenv(name); v != "" {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
-				errs = append(errs, fmt.Sprintf("%s must be true or false", name))
+				errs = append(errs, fmt.Sprintf("%s must be true or false (got %q)", name, v))
 				return
 			}
 			*dst = b
@@ -129,7 +149,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		if v := getenv(name); v != "" {
 			d, err := time.ParseDuration(v)
 			if err != nil || d <= 0 {
-				errs = append(errs, fmt.Sprintf("%s must be a positive duration such as 3s", name))
+				errs = append(errs, fmt.Sprintf("%s must be a positive duration such as 3s (got %q)", name, v))
 				return
 			}
 			*dst = d
@@ -139,7 +159,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		if v := getenv(name); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil || n <= 0 {
-				errs = append(errs, fmt.Sprintf("%s must be a positive integer", name))
+				errs = append(errs, fmt.Sprintf("%s must be a positive integer (got %q)", name, v))
 				return
 			}
 			*dst = n
@@ -165,21 +185,24 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	str("INDEXD_JWKS_URL", &c.JWKSURL)
 	str("INDEXD_JWT_ISSUER", &c.JWTIssuer)
 	str("INDEXD_JWT_AUDIENCE", &c.JWTAudience)
-	if v := getenv("INDEXD_SIGNING_KEY"); v != "" {
-		c.SigningKey = []byte(v)
+	key, err := SigningKeyFromEnv(getenv)
+	if err != nil {
+		errs = append(errs, err.Error())
 	}
-	if p := getenv("INDEXD_SIGNING_KEY_FILE"); p != "" {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			errs = append(errs, fmt.Sprintf("INDEXD_SIGNING_KEY_FILE: %v", err))
-		}
-		c.SigningKey = []byte(strings.TrimSpace(string(b)))
-	}
+	c.SigningKey = key
 	boolean("INDEXD_VERIFY_TOKENS", &c.VerifyTokens)
 	boolean("INDEXD_BASIC_AUTH", &c.BasicAuth)
 	boolean("INDEXD_ARE_RECORDS_DISCOVERABLE", &c.InitialSettings.AreRecordsDiscoverable)
+	c.DiscoverableFromEnv = getenv("INDEXD_ARE_RECORDS_DISCOVERABLE") != ""
+	c.GlobalAuthzFromEnv = getenv("INDEXD_GLOBAL_DISCOVERY_AUTHZ") != ""
 	if v := getenv("INDEXD_GLOBAL_DISCOVERY_AUTHZ"); v != "" {
-		c.InitialSettings.GlobalDiscoveryAuthz = strings.Split(v, ",")
+		// "/a, /b" is two paths: spaces around the commas are trimmed.
+		c.InitialSettings.GlobalDiscoveryAuthz = []string{}
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				c.InitialSettings.GlobalDiscoveryAuthz = append(c.InitialSettings.GlobalDiscoveryAuthz, p)
+			}
+		}
 	}
 	dur("INDEXD_SETTINGS_POLL", &c.SettingsPoll)
 	boolean("INDEXD_HIDE_EXISTENCE", &c.HideExistence)
@@ -188,7 +211,31 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	boolean("INDEXD_ADD_PREFIX_ALIAS", &c.AddPrefixAlias)
 	dur("INDEXD_QUERY_TIMEOUT", &c.QueryTimeout)
 	dur("INDEXD_REQUEST_TIMEOUT", &c.RequestTimeout)
-	str("INDEXD_BODY_LIMIT", &c.BodyLimit)
+	if v := getenv("INDEXD_BODY_LIMIT"); v != "" {
+		if _, err := ParseBodyLimit(v); err != nil {
+			errs = append(errs, fmt.Sprintf("INDEXD_BODY_LIMIT=%q: %v", v, err))
+		} else {
+			c.BodyLimit = v
+		}
+	}
+	dur("INDEXD_DB_CONNECT_TIMEOUT", &c.DBConnectTimeout)
+	if v := getenv("INDEXD_TRUSTED_PROXIES"); v != "" {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p == "" {
+				continue
+			}
+			pfx, err := netip.ParsePrefix(p)
+			if err != nil {
+				a, aerr := netip.ParseAddr(p)
+				if aerr != nil {
+					errs = append(errs, fmt.Sprintf("INDEXD_TRUSTED_PROXIES entry %q must be an IP address or CIDR such as 10.0.0.0/8", p))
+					continue
+				}
+				pfx = netip.PrefixFrom(a, a.BitLen())
+			}
+			c.TrustedProxies = append(c.TrustedProxies, pfx.Masked())
+		}
+	}
 	var maxConns int
 	integer("INDEXD_DB_MAX_CONNS", &maxConns)
 	c.MaxConns = int32(maxConns)
@@ -215,6 +262,12 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	str("INDEXD_STORAGE_CONFIG", &c.StorageConfig)
 	str("INDEXD_LOG_LEVEL", &c.LogLevel)
 	str("INDEXD_LOG_FORMAT", &c.LogFormat)
+	if !slices.Contains(logLevels, strings.ToLower(c.LogLevel)) {
+		errs = append(errs, fmt.Sprintf("INDEXD_LOG_LEVEL=%q: must be one of %s", c.LogLevel, strings.Join(logLevels, ", ")))
+	}
+	if !slices.Contains(logFormats, strings.ToLower(c.LogFormat)) {
+		errs = append(errs, fmt.Sprintf("INDEXD_LOG_FORMAT=%q: must be one of %s", c.LogFormat, strings.Join(logFormats, ", ")))
+	}
 	if len(errs) > 0 {
 		return c, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))
 	}
@@ -240,6 +293,12 @@ func (c Config) Validate() error {
 			return fmt.Errorf("configuration: INDEXD_DATABASE_LISTEN_URL is not a valid PostgreSQL connection string")
 		}
 	}
+	if len(c.SigningKey) > 0 && len(c.SigningKey) < identity.MinSigningKeyLen {
+		return fmt.Errorf("configuration: INDEXD_SIGNING_KEY (or the file INDEXD_SIGNING_KEY_FILE names) is %d bytes, must be at least %d", len(c.SigningKey), identity.MinSigningKeyLen)
+	}
+	if _, err := ParseBodyLimit(c.BodyLimit); err != nil {
+		return fmt.Errorf("configuration: INDEXD_BODY_LIMIT=%q: %v", c.BodyLimit, err)
+	}
 	if (c.ArboristURL == "") == (c.PolicyFile == "") {
 		return fmt.Errorf("configuration: set exactly one of INDEXD_ARBORIST_URL and INDEXD_POLICY_FILE")
 	}
@@ -258,4 +317,72 @@ func (c Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+var (
+	logLevels  = []string{"debug", "info", "warn", "error"}
+	logFormats = []string{"json", "text"}
+)
+
+// Body limits accepted: the echo BodyLimit middleware's format, 1K to 1G.
+var bodyLimitPattern = regexp.MustCompile(`(?i)^([0-9]+)\s?([KMG]?)B?$`)
+
+const (
+	minBodyLimit = 1 << 10
+	maxBodyLimit = 1 << 30
+)
+
+// ParseBodyLimit is the byte count of a body limit such as 512K, 1M, 2MB,
+// 65536; anything else, or outside 1K..1G, is an error saying what is
+// allowed (the echo middleware would panic on a malformed one, and 0 would
+// refuse every POST).
+func ParseBodyLimit(v string) (int64, error) {
+	m := bodyLimitPattern.FindStringSubmatch(strings.TrimSpace(v))
+	if m == nil {
+		return 0, fmt.Errorf("must be a size such as 512K, 1M or 2M (K, M, G: powers of 1024), between 1K and 1G")
+	}
+	n, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil || n > maxBodyLimit {
+		return 0, fmt.Errorf("must be between 1K and 1G")
+	}
+	switch strings.ToUpper(m[2]) {
+	case "K":
+		n <<= 10
+	case "M":
+		n <<= 20
+	case "G":
+		n <<= 30
+	}
+	if n < minBodyLimit || n > maxBodyLimit {
+		return 0, fmt.Errorf("must be between 1K and 1G")
+	}
+	return n, nil
+}
+
+// SigningKeyFromEnv is the HS256 key of INDEXD_SIGNING_KEY or the file
+// INDEXD_SIGNING_KEY_FILE names (nil when neither is set). Both set, an
+// unreadable file, or a key shorter than identity.MinSigningKeyLen is an
+// error naming the variable (never the key). `serve` and `token` share it.
+func SigningKeyFromEnv(getenv func(string) string) ([]byte, error) {
+	v, p := getenv("INDEXD_SIGNING_KEY"), getenv("INDEXD_SIGNING_KEY_FILE")
+	var key []byte
+	name := "INDEXD_SIGNING_KEY"
+	switch {
+	case v != "" && p != "":
+		return nil, fmt.Errorf("set only one of INDEXD_SIGNING_KEY and INDEXD_SIGNING_KEY_FILE")
+	case v != "":
+		key = []byte(v)
+	case p != "":
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("INDEXD_SIGNING_KEY_FILE=%q: %v", p, err)
+		}
+		key, name = []byte(strings.TrimSpace(string(b))), fmt.Sprintf("INDEXD_SIGNING_KEY_FILE=%q", p)
+	default:
+		return nil, nil
+	}
+	if len(key) < identity.MinSigningKeyLen {
+		return nil, fmt.Errorf("%s: the key is %d bytes, must be at least %d", name, len(key), identity.MinSigningKeyLen)
+	}
+	return key, nil
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 
 	"github.com/datacommons/indexd"
+	"github.com/datacommons/indexd/discovery"
 	"github.com/datacommons/indexd/repository"
 )
 
@@ -85,4 +86,33 @@ func Load(ctx context.Context, store *repository.Store) (int, error) {
 		n++
 	}
 	return n, nil
+}
+
+// Settings are the demo's discovery settings (what `make run` prints):
+// records are discoverable only to who may read them.
+func Settings() discovery.Settings {
+	return discovery.Settings{AreRecordsDiscoverable: false, GlobalDiscoveryAuthz: []string{}}
+}
+
+// Reset restores the demo state: the demo discovery settings (a change
+// audited as by) and every demo record as first loaded (a changed one is
+// deleted and created again). Records that are not demo records stay.
+// It answers how many demo records were (re)created.
+func Reset(ctx context.Context, store *repository.Store, by string, st discovery.Settings) (int, error) {
+	if _, err := store.SetSettings(ctx, by, st); err != nil {
+		return 0, fmt.Errorf("demo: reset settings: %w", err)
+	}
+	for _, r := range Records() {
+		cur, err := store.GetForWrite(ctx, []string{r.DID})
+		if errors.Is(err, indexd.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("demo: read %s: %w", r.DID, err)
+		}
+		if err := store.Delete(ctx, cur.DID, cur.Rev); err != nil && !errors.Is(err, indexd.ErrNotFound) {
+			return 0, fmt.Errorf("demo: reset %s: %w", r.DID, err)
+		}
+	}
+	return Load(ctx, store)
 }
