@@ -37,6 +37,8 @@ func (s *Server) statusOf(err error) (int, string) {
 		return http.StatusBadRequest, messageOr(err, "invalid request")
 	case errors.Is(err, indexd.ErrConflict):
 		return http.StatusConflict, messageOr(err, "conflict")
+	case errors.Is(err, indexd.ErrGone):
+		return http.StatusGone, messageOr(err, "gone")
 	case errors.Is(err, indexd.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge, messageOr(err, "request too large")
 	case errors.Is(err, indexd.ErrUnauthenticated), errors.Is(err, identity.ErrUnauthenticated), errors.Is(err, policy.ErrBadToken):

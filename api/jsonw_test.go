@@ -85,6 +85,9 @@ func refEnvelope(lq listQuery, page indexd.Page) map[string]any {
 	if f.IDs != nil {
 		env["ids"] = f.IDs
 	}
+	if len(f.IDs) > 0 {
+		env["limit"] = indexd.DefaultLimit // indexd's echo (issue 10)
+	}
 	if f.Start != "" && lq.Cursor == "" {
 		env["start"] = f.Start
 	}

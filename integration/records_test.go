@@ -506,7 +506,10 @@ func TestRecordsBlank(t *testing.T) {
 	t.Parallel()
 	e := Start(t)
 	w := e.Writer()
-	ixErrIs(t, e.Do(http.MethodPost, "/index/blank", w, map[string]any{}), http.StatusBadRequest, "uploader is required")
+	// uploader is optional, as indexd (issue 10).
+	if noUp := ixRef(t, e.Do(http.MethodPost, "/index/blank", w, map[string]any{}), http.StatusCreated); ixGetRecord(t, e, noUp.DID)["uploader"] != nil {
+		t.Fatalf("blank without uploader: uploader %v", ixGetRecord(t, e, noUp.DID)["uploader"])
+	}
 	ixErrIs(t, e.Do(http.MethodPost, "/index/blank", w, map[string]any{"uploader": "bob", "size": 1}), http.StatusBadRequest, `unknown field "size"`)
 	ixErrIs(t, e.Do(http.MethodPost, "/index/blank", "", map[string]any{"uploader": "bob"}), http.StatusUnauthorized, "unauthorized")
 
@@ -567,7 +570,7 @@ func TestRecordsBlankVersion(t *testing.T) {
 	ixEqual(t, "own authz", ixGetRecord(t, e, v2.DID), ixWire(v2, map[string]any{"uploader": "dan", "file_name": "g", "authz": []string{"/programs/p2"}}))
 	ixEqual(t, "latest", ixOK(t, e.Do(http.MethodGet, "/index/"+ref.DID+"/latest", "", nil))["did"], v2.DID)
 	ixErrIs(t, e.Do(http.MethodPost, "/index/blank/nope", w, map[string]any{"uploader": "x"}), http.StatusNotFound, "no record found")
-	ixErrIs(t, e.Do(http.MethodPost, "/index/blank/"+ref.DID, w, map[string]any{}), http.StatusBadRequest, "uploader is required")
+	ixRef(t, e.Do(http.MethodPost, "/index/blank/"+ref.DID, w, map[string]any{}), http.StatusCreated) // uploader optional
 	ixErrIs(t, e.Do(http.MethodPost, "/index/blank/"+ref.DID, w, map[string]any{"uploader": "x", "did": "blank-v2"}), http.StatusConflict, "record blank-v2 already exists")
 	ixErrIs(t, e.Do(http.MethodPost, "/index/blank/"+ref.DID, "", map[string]any{"uploader": "x"}), http.StatusUnauthorized, "unauthorized")
 	if vs := ixOK(t, e.Do(http.MethodGet, "/index/"+ref.DID+"/versions", "", nil)); len(vs) != 3 {
@@ -894,7 +897,8 @@ func TestRecordsURLQueries(t *testing.T) {
 		ixErrIs(t, e.Do(http.MethodGet, "/_query/urls/q?offset=100001", "", nil), http.StatusBadRequest, "offset may not pass 100000 records")
 		ixErrIs(t, e.Do(http.MethodGet, "/_query/urls/q?foo=1", "", nil), http.StatusBadRequest, `unknown query parameter "foo"`)
 		ixErrIs(t, e.Do(http.MethodGet, "/_query/urls/q?key=state", "", nil), http.StatusBadRequest, `unknown query parameter "key"`)
-		ixErrIs(t, e.Do(http.MethodGet, "/_query/urls/q?fields=did,size", "", nil), http.StatusBadRequest, "fields may name did, urls and rev only")
+		// Unknown field names are ignored, as indexd (issue 10).
+		ixEqual(t, "fields with unknown names", q("/_query/urls/q?fields=did,file_name,size&exclude=d/4"), []any{map[string]any{"did": "uq-1"}, map[string]any{"did": "uq-2"}})
 		ixErrIs(t, e.Do(http.MethodGet, "/_query/urls/q?versioned=maybe", "", nil), http.StatusBadRequest, "versioned must be true or false")
 		ixErrIs(t, e.Do(http.MethodGet, "/_query/urls/q?limit=-1", "", nil), http.StatusBadRequest, "limit must be an integer between 0 and 1024")
 		ixErrIs(t, e.Do(http.MethodGet, "/_query/urls/q?offset=x", "", nil), http.StatusBadRequest, "offset must be a non-negative integer")
