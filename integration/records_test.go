@@ -570,7 +570,6 @@ func TestRecordsBlankVersion(t *testing.T) {
 	ixEqual(t, "own authz", ixGetRecord(t, e, v2.DID), ixWire(v2, map[string]any{"uploader": "dan", "file_name": "g", "authz": []string{"/programs/p2"}}))
 	ixEqual(t, "latest", ixOK(t, e.Do(http.MethodGet, "/index/"+ref.DID+"/latest", "", nil))["did"], v2.DID)
 	ixErrIs(t, e.Do(http.MethodPost, "/index/blank/nope", w, map[string]any{"uploader": "x"}), http.StatusNotFound, "no record found")
-	ixRef(t, e.Do(http.MethodPost, "/index/blank/"+ref.DID, w, map[string]any{}), http.StatusCreated) // uploader optional
 	ixErrIs(t, e.Do(http.MethodPost, "/index/blank/"+ref.DID, w, map[string]any{"uploader": "x", "did": "blank-v2"}), http.StatusConflict, "record blank-v2 already exists")
 	ixErrIs(t, e.Do(http.MethodPost, "/index/blank/"+ref.DID, "", map[string]any{"uploader": "x"}), http.StatusUnauthorized, "unauthorized")
 	if vs := ixOK(t, e.Do(http.MethodGet, "/index/"+ref.DID+"/versions", "", nil)); len(vs) != 3 {
