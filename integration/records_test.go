@@ -83,6 +83,9 @@ func ixErrMsg(t testing.TB, r *Response, status int) string {
 		t.Fatalf("error body is not a JSON object (%v): %s", err, r.Body)
 	}
 	msg, ok := m["error"].(string)
+	if _, reason := m["reason"].(string); reason && status == http.StatusUnauthorized {
+		delete(m, "reason") // a 401's reason (issue 10)
+	}
 	if !ok || len(m) != 1 || msg == "" {
 		t.Fatalf(`error body is not {"error": "..."}: %s`, r.Body)
 	}
