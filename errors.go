@@ -22,6 +22,8 @@ var (
 	ErrNotVisible  = errors.New("not visible")
 	ErrUnavailable = errors.New("unavailable")
 	ErrTooLarge    = errors.New("too large")
+	// ErrGone: a route indexd had that this service replaced (410).
+	ErrGone = errors.New("gone")
 )
 
 // Error carries a kind and a message that is safe to show to the caller.

@@ -366,8 +366,8 @@ const (
 	MaxBulkIDs      = 1024
 	MaxIDLength     = 256
 	MaxGUIDMintSize = 10000
-	// MaxOffset bounds indexd's page=N paging (an OFFSET reads every row it
-	// skips); deeper pages use the keyset cursor, which costs the same at
-	// any depth.
+	// MaxOffset bounds the url listings' integer offsets (an OFFSET reads
+	// every row it skips). page=N of the record list has no bound: deep
+	// pages start from cached page boundaries (package pageindex).
 	MaxOffset = 100_000
 )

@@ -38,6 +38,8 @@ func (s *Server) statusOf(err error) (int, string) {
 		return http.StatusBadRequest, messageOr(err, "invalid request")
 	case errors.Is(err, indexd.ErrConflict):
 		return http.StatusConflict, messageOr(err, "conflict")
+	case errors.Is(err, indexd.ErrGone):
+		return http.StatusGone, messageOr(err, "gone")
 	case errors.Is(err, indexd.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge, messageOr(err, "request too large")
 	case errors.Is(err, indexd.ErrUnauthenticated), errors.Is(err, identity.ErrUnauthenticated), errors.Is(err, policy.ErrBadToken):
@@ -94,10 +96,11 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	default:
 		log.Debug("request rejected", "err", err)
 	}
-	if code == http.StatusUnauthorized {
-		setChallenge(c)
-	}
 	var body any = map[string]string{"error": msg}
+	if code == http.StatusUnauthorized {
+		reason := s.setChallenge(c, err)
+		body = map[string]string{"error": msg, "reason": string(reason)}
+	}
 	if isDRS(c.Request().URL.Path) {
 		body = drsError{Msg: msg, StatusCode: code}
 	}
@@ -113,14 +116,25 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	}
 }
 
-// setChallenge sets the RFC 6750 challenge of a 401, so that clients
-// prompt for a bearer token; a request that sent one is told it is invalid.
-func setChallenge(c echo.Context) {
+// setChallenge sets the challenges of a 401 and returns its reason (the
+// JSON body says it): RFC 6750's Bearer challenge — with
+// error="invalid_token" and a short error_description when a credential
+// was sent and refused — and, where basic authentication is accepted, a
+// Basic challenge as well. The reason comes from identity.ReasonOf and
+// never holds any part of the credential.
+func (s *Server) setChallenge(c echo.Context, err error) identity.Reason {
+	given := strings.TrimSpace(c.Request().Header.Get(echo.HeaderAuthorization)) != ""
+	reason := identity.ReasonOf(err, given)
 	challenge := `Bearer realm="indexd"`
-	if strings.HasPrefix(strings.ToLower(c.Request().Header.Get(echo.HeaderAuthorization)), "bearer ") {
-		challenge += `, error="invalid_token"`
+	if reason != identity.ReasonMissing {
+		challenge += `, error="invalid_token", error_description="` + reason.Description() + `"`
 	}
-	c.Response().Header().Set(echo.HeaderWWWAuthenticate, challenge)
+	h := c.Response().Header()
+	h.Set(echo.HeaderWWWAuthenticate, challenge)
+	if s.cfg.BasicAuth {
+		h.Add(echo.HeaderWWWAuthenticate, `Basic realm="indexd", charset="UTF-8"`)
+	}
+	return reason
 }
 
 type drsError struct {

@@ -143,7 +143,13 @@ func writeListEnvelope(w *jsonWriter, lq listQuery, page indexd.Page) error {
 	w.key("ids")
 	w.strings(f.IDs)
 	w.key("limit")
-	w.int(int64(f.Limit))
+	if len(f.IDs) > 0 {
+		// As indexd: an ids= list reads every id given, and the envelope
+		// echoes the default limit (limit cannot be given with ids).
+		w.int(indexd.DefaultLimit)
+	} else {
+		w.int(int64(f.Limit))
+	}
 	w.key("metadata")
 	if err := w.value(kvMap(f.Metadata)); err != nil { // {} unless filtered
 		return err
@@ -410,8 +416,9 @@ func readBlankBody(c echo.Context) (n indexd.NewRecord, authzGiven bool, err err
 
 // toNew checks a decoded blank-record body and makes the record to create.
 func (body *blankBody) toNew() (n indexd.NewRecord, authzGiven bool, err error) {
-	if body.Uploader == nil || *body.Uploader == "" {
-		return n, false, indexd.Invalidf("uploader is required")
+	// uploader is optional, as indexd (issue 10); an empty one is none.
+	if body.Uploader != nil && *body.Uploader == "" {
+		body.Uploader = nil
 	}
 	n = indexd.NewRecord{Uploader: body.Uploader, FileName: body.FileName, Authz: body.Authz, ACL: body.ACL}
 	if body.DID != nil {

@@ -11,30 +11,31 @@ import (
 	"time"
 
 	"github.com/datacommons/indexd"
+	"github.com/datacommons/indexd/urlsmeta"
 )
 
 // refWireRecord is the indexd wire record as a struct for encoding/json:
 // the reference writeRecord must reproduce byte for byte.
 type refWireRecord struct {
-	DID                string                       `json:"did"`
-	BaseID             string                       `json:"baseid"`
-	Rev                string                       `json:"rev"`
-	Form               *string                      `json:"form"`
-	Size               *int64                       `json:"size"`
-	FileName           *string                      `json:"file_name"`
-	Version            *string                      `json:"version"`
-	Uploader           *string                      `json:"uploader"`
-	Description        *string                      `json:"description"`
-	URLs               []string                     `json:"urls"`
-	URLsMetadata       map[string]map[string]string `json:"urls_metadata"`
-	ACL                []string                     `json:"acl"`
-	Authz              []string                     `json:"authz"`
-	Hashes             map[string]string            `json:"hashes"`
-	Metadata           map[string]string            `json:"metadata"`
-	CreatedDate        string                       `json:"created_date"`
-	UpdatedDate        string                       `json:"updated_date"`
-	ContentCreatedDate *string                      `json:"content_created_date"`
-	ContentUpdatedDate *string                      `json:"content_updated_date"`
+	DID                string                    `json:"did"`
+	BaseID             string                    `json:"baseid"`
+	Rev                string                    `json:"rev"`
+	Form               *string                   `json:"form"`
+	Size               *int64                    `json:"size"`
+	FileName           *string                   `json:"file_name"`
+	Version            *string                   `json:"version"`
+	Uploader           *string                   `json:"uploader"`
+	Description        *string                   `json:"description"`
+	URLs               []string                  `json:"urls"`
+	URLsMetadata       map[string]map[string]any `json:"urls_metadata"`
+	ACL                []string                  `json:"acl"`
+	Authz              []string                  `json:"authz"`
+	Hashes             map[string]string         `json:"hashes"`
+	Metadata           map[string]string         `json:"metadata"`
+	CreatedDate        string                    `json:"created_date"`
+	UpdatedDate        string                    `json:"updated_date"`
+	ContentCreatedDate *string                   `json:"content_created_date"`
+	ContentUpdatedDate *string                   `json:"content_updated_date"`
 }
 
 func refTime(t *time.Time) *string {
@@ -61,7 +62,7 @@ func refWire(r *indexd.Record) refWireRecord {
 	return refWireRecord{
 		DID: r.DID, BaseID: r.BaseID, Rev: r.Rev, Form: r.Form, Size: r.Size,
 		FileName: r.FileName, Version: r.Version, Uploader: r.Uploader, Description: r.Description,
-		URLs: nonNil(r.URLs), URLsMetadata: urlsMetadata, ACL: nonNil(r.ACL), Authz: nonNil(r.Authz),
+		URLs: nonNil(r.URLs), URLsMetadata: urlsmeta.Expand(r.URLs, urlsMetadata), ACL: nonNil(r.ACL), Authz: nonNil(r.Authz),
 		Hashes: hashes, Metadata: metadata,
 		CreatedDate: isoformat(r.CreatedDate), UpdatedDate: isoformat(r.UpdatedDate),
 		ContentCreatedDate: refTime(r.ContentCreatedDate), ContentUpdatedDate: refTime(r.ContentUpdatedDate),
@@ -83,6 +84,9 @@ func refEnvelope(lq listQuery, page indexd.Page) map[string]any {
 	}
 	if f.IDs != nil {
 		env["ids"] = f.IDs
+	}
+	if len(f.IDs) > 0 {
+		env["limit"] = indexd.DefaultLimit // indexd's echo (issue 10)
 	}
 	if f.Start != "" && lq.Cursor == "" {
 		env["start"] = f.Start

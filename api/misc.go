@@ -30,6 +30,9 @@ func (s *Server) version(c echo.Context) error {
 // stats counts the records the caller can see (aggregates are filtered too:
 // a count of invisible records would leak their existence).
 func (s *Server) stats(c echo.Context) error {
+	if err := statsQuery(c); err != nil {
+		return err
+	}
 	dc, err := s.discoveryContext(c)
 	if err != nil {
 		return err
@@ -314,4 +317,43 @@ func atoiRange(v string, lo, hi int) (int, error) {
 		return 0, strconv.ErrRange
 	}
 	return n, nil
+}
+
+// guidPrefix is GET /guid/prefix, the Gen3 SDK's get_guids_prefix: the
+// prefix minted dids carry, as indexd — DEFAULT_PREFIX under
+// PREPEND_PREFIX, else "".
+func (s *Server) guidPrefix(c echo.Context) error {
+	prefix := ""
+	if s.cfg.PrependPrefix {
+		prefix = s.cfg.DefaultPrefix
+	}
+	return c.JSON(http.StatusOK, map[string]string{"prefix": prefix})
+}
+
+// statsQuery checks GET /_stats's month and year: indexd's monthly stats
+// take both, a month within 1–12; counts are not split by month here, so a
+// valid pair answers the totals, and anything else is a 400.
+func statsQuery(c echo.Context) error {
+	month, year := c.QueryParam("month"), c.QueryParam("year")
+	if month == "" && year == "" {
+		return nil
+	}
+	if month == "" || year == "" {
+		return indexd.Invalidf("month and year must be given together")
+	}
+	if _, err := atoiRange(month, 1, 12); err != nil {
+		return indexd.Invalidf("month must be an integer between 1 and 12")
+	}
+	if _, err := atoiRange(year, 1, 9999); err != nil {
+		return indexd.Invalidf("year must be an integer between 1 and 9999")
+	}
+	return nil
+}
+
+// aliasGone answers indexd's older alias API (GET /alias/, GET and PUT
+// /alias/{alias}; indexclient.create_alias): its aliases were objects of
+// their own (size, hashes, release, host authorities) that this service
+// does not keep, so it answers 410 naming the route of record aliases.
+func (s *Server) aliasGone(c echo.Context) error {
+	return indexd.Errorf(indexd.ErrGone, "the /alias API is gone: read and change a record's aliases at /index/{guid}/aliases")
 }

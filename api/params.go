@@ -56,10 +56,9 @@ func ParseListQuery(q url.Values) (listQuery, error) {
 		if err != nil || n < 0 || n > 1_000_000 {
 			return lq, indexd.Invalidf("page must be a non-negative integer")
 		}
+		// Any depth: deep pages are keyset reads from the list's page
+		// boundaries (repository/pagebounds.go).
 		f.Page = n
-		if n*f.Limit > indexd.MaxOffset {
-			return lq, indexd.Invalidf("page × limit may not pass %d records: page deeper with start or next_cursor", indexd.MaxOffset)
-		}
 	}
 	// An empty ids= is no ids filter (as indexd, which tests "if ids").
 	if v, ok := single(q, "ids"); ok && len(splitList(v)) > 0 {

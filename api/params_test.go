@@ -229,7 +229,6 @@ func TestParseURLQuery(t *testing.T) {
 		{"offset=99999999999999999999", false, "offset must be a non-negative integer"},
 		{"limit=1025", false, "limit must be an integer between 0 and 1024"},
 		{"offset=-1", false, "offset must be a non-negative integer"},
-		{"fields=did,size", false, "fields may name did, urls and rev only"},
 		{"include=%ff", false, `query parameter "include" is not valid UTF-8 text`},
 	} {
 		_, _, err := ParseURLQuery(vq(c.raw), c.metadata)

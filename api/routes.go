@@ -96,6 +96,7 @@ func (s *Server) routeTable() []Route {
 		r(http.MethodGet, "/_stats", NeedDiscover, s.stats),
 		r(http.MethodGet, "/openapi.yaml", NeedNothing, s.openapiDoc),
 		r(http.MethodGet, "/guid/mint", NeedNothing, s.mintGUIDs),
+		r(http.MethodGet, "/guid/prefix", NeedNothing, s.guidPrefix),
 
 		r(http.MethodGet, "/index", NeedDiscover, s.listRecords),
 		r(http.MethodGet, "/index/", NeedDiscover, s.listRecords),
@@ -109,6 +110,13 @@ func (s *Server) routeTable() []Route {
 		r(http.MethodPut, "/index/*", NeedWrite, s.indexPut),
 		r(http.MethodPost, "/index/*", NeedWrite, s.indexPost),
 		r(http.MethodDelete, "/index/*", NeedWrite, s.indexDelete),
+
+		// indexd's older alias API: gone, the aliases of a record are
+		// read and changed at /index/{guid}/aliases (docs/decisions.md).
+		r(http.MethodGet, "/alias", NeedDiscover, s.aliasGone),
+		r(http.MethodGet, "/alias/", NeedDiscover, s.aliasGone),
+		r(http.MethodGet, "/alias/*", NeedDiscover, s.aliasGone),
+		r(http.MethodPut, "/alias/*", NeedWrite, s.aliasGone),
 
 		r(http.MethodPost, "/bulk/documents", NeedDiscover, s.bulkDocuments),
 		r(http.MethodGet, "/urls", NeedDiscover, s.listURLs),

@@ -46,6 +46,7 @@ func TestRoutesEveryRouteDeclaresANeed(t *testing.T) {
 func TestRoutesNeedsByKind(t *testing.T) {
 	public := map[string]bool{
 		"GET /_status": true, "GET /_version": true, "GET /openapi.yaml": true, "GET /guid/mint": true,
+		"GET /guid/prefix": true,
 	}
 	for _, r := range newRouteTestServer(t).Routes() {
 		key := r.Method + " " + r.Path
@@ -128,11 +129,11 @@ func TestRoutesNeedIsEnforced(t *testing.T) {
 		{"/t/public", "Bearer bad", 204, ""},
 		{"/t/public", forged, 204, ""},
 		{"/t/public", "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:wrong-password")), 204, ""},
-		{"/t/discover", forged, 401, `{"error":"unauthorized"}`},
+		{"/t/discover", forged, 401, `{"error":"unauthorized","reason":"unknown to the policy service"}`},
 		{"/t/discover", "", 204, ""},
-		{"/t/write", "", 401, `{"error":"unauthorized"}`},
+		{"/t/write", "", 401, `{"error":"unauthorized","reason":"missing"}`},
 		{"/t/write", tok, 204, ""}, // the handler asks the policy service itself
-		{"/t/admin", "", 401, `{"error":"unauthorized"}`},
+		{"/t/admin", "", 401, `{"error":"unauthorized","reason":"missing"}`},
 		{"/t/admin", tok, 403, `{"error":"forbidden"}`},
 		{"/t/admin", admin, 204, ""},
 	}

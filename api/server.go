@@ -28,6 +28,9 @@ import (
 
 // Config is the HTTP layer's configuration.
 type Config struct {
+	// BasicAuth: basic-auth admin credentials are accepted, so a 401 also
+	// carries a Basic challenge.
+	BasicAuth bool
 	// DefaultPrefix is indexd's DEFAULT_PREFIX (e.g. "dg.4503/").
 	DefaultPrefix string
 	// PrependPrefix puts DefaultPrefix in front of minted dids.

@@ -170,10 +170,12 @@ func ParseURLQuery(q url.Values, metadata bool) (indexd.URLQuery, []string, erro
 		fields = append(fields, "rev")
 	}
 	if v := q.Get("fields"); v != "" {
-		fields = splitList(v)
-		for _, f := range fields {
-			if f != "did" && f != "urls" && f != "rev" {
-				return uq, nil, indexd.Invalidf("fields may name did, urls and rev only")
+		// As indexd: names of fields it does not return are ignored
+		// (clients ask for did,urls,file_name).
+		fields = nil
+		for _, f := range splitList(v) {
+			if f == "did" || f == "urls" || f == "rev" {
+				fields = append(fields, f)
 			}
 		}
 	}

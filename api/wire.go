@@ -3,12 +3,14 @@ package api
 import (
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/datacommons/indexd"
+	"github.com/datacommons/indexd/urlsmeta"
 )
 
 // indexdTime is how indexd prints dates (Python isoformat, no zone, UTC);
@@ -73,7 +75,7 @@ func writeRecord(w *jsonWriter, r *indexd.Record) {
 	w.key("urls")
 	w.strings(nonNil(r.URLs))
 	w.key("urls_metadata")
-	w.object(r.URLsMetadata)
+	writeURLsMetadata(w, r)
 	w.key("acl")
 	w.strings(nonNil(r.ACL))
 	w.key("authz")
@@ -243,4 +245,50 @@ func (b *updateBody) toUpdate() (indexd.RecordUpdate, error) {
 		return u, err
 	}
 	return u, nil
+}
+
+// writeURLsMetadata writes r's urls_metadata as indexd 6.x answers it
+// (package urlsmeta: an entry per url, derived cloud/available/region under
+// the stored keys), keys in encoding/json's order.
+func writeURLsMetadata(w *jsonWriter, r *indexd.Record) {
+	var stored map[string]map[string]string
+	if !r.URLsMetadata.IsEmpty() {
+		m, err := r.URLsMetadata.StringMaps()
+		if err != nil { // not an object of string objects: as stored
+			w.object(r.URLsMetadata)
+			return
+		}
+		stored = m
+	}
+	all := urlsmeta.Expand(r.URLs, stored)
+	urls := make([]string, 0, len(all))
+	for u := range all {
+		urls = append(urls, u)
+	}
+	slices.Sort(urls)
+	w.beginObject()
+	for _, u := range urls {
+		e := all[u]
+		keys := make([]string, 0, len(e))
+		for k := range e {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		w.key(u)
+		w.beginObject()
+		for _, k := range keys {
+			w.key(k)
+			switch v := e[k].(type) {
+			case string:
+				w.str(v)
+			case bool:
+				w.pre()
+				w.buf = strconv.AppendBool(w.buf, v)
+			default:
+				w.null()
+			}
+		}
+		w.endObject()
+	}
+	w.endObject()
 }

@@ -616,7 +616,7 @@ func (a *Authenticator) verifyBearer(ctx context.Context, token string) (policy.
 		}
 	}
 	if err != nil {
-		return policy.Caller{}, fmt.Errorf("%w: bearer token rejected: %v", ErrUnauthenticated, err)
+		return policy.Caller{}, fmt.Errorf("%w: bearer token rejected: %w", ErrUnauthenticated, err)
 	}
 
 	c := policy.Caller{Token: token}

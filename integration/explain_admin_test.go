@@ -61,8 +61,8 @@ func TestExplainAdminOnly(t *testing.T) {
 			status     int
 			body       string
 		}{
-			{"anonymous", "", http.StatusUnauthorized, `{"error":"unauthorized"}`},
-			{"forged token", Bearer(forged), http.StatusUnauthorized, `{"error":"unauthorized"}`},
+			{"anonymous", "", http.StatusUnauthorized, `{"error":"unauthorized","reason":"missing"}`},
+			{"forged token", Bearer(forged), http.StatusUnauthorized, `{"error":"unauthorized","reason":"unknown to the policy service"}`},
 			{"reader", Bearer(reader), http.StatusForbidden, `{"error":"forbidden"}`},
 		} {
 			r := e.Do(rt.method, rt.path, c.auth, rt.body)

@@ -215,7 +215,7 @@ func TestListEnvelope(t *testing.T) {
 	env = lsList(t, e, "acl=null&authz=null&ids=lf-3,lf-x&form=all")
 	delete(env, "records")
 	ixEqual(t, "null lists and ids", env, map[string]any{
-		"ids": []string{"lf-3", "lf-x"}, "limit": indexd.MaxLimit, "start": nil, "page": nil, "size": nil, "file_name": nil,
+		"ids": []string{"lf-3", "lf-x"}, "limit": indexd.DefaultLimit, "start": nil, "page": nil, "size": nil, "file_name": nil,
 		"version": nil, "urls": []any{}, "acl": []any{}, "authz": []any{}, "hashes": nil, "metadata": map[string]any{},
 		"urls_metadata": nil, "uploader": nil, "form": nil, "negate_params": nil, "next_cursor": nil,
 	})

@@ -237,7 +237,13 @@ func TestOpenAPIResponses(t *testing.T) {
 	// blank records
 	var blank struct{ DID, Rev string }
 	c.Do("POST", "/index/blank", "/index/blank", w, map[string]any{"uploader": "u", "authz": []string{"/programs/p1"}}).MustStatus(t, 201).JSON(t, &blank)
-	c.Do("POST", "/index/blank", "/index/blank", w, map[string]any{"authz": []string{"/programs/p1"}}).MustStatus(t, 400)
+	c.Do("POST", "/index/blank", "/index/blank", w, map[string]any{"authz": []string{"/programs/p1"}}).MustStatus(t, 201) // uploader optional
+	c.Do("POST", "/index/blank", "/index/blank", w, map[string]any{"size": 1}).MustStatus(t, 400)
+	// Gen3 routes (issue 10).
+	c.Do("GET", "/guid/prefix", "/guid/prefix", "", nil).MustStatus(t, 200)
+	c.Do("GET", "/alias", "/alias/", "", nil).MustStatus(t, 410)
+	c.Do("GET", "/alias/{alias}", "/alias/a1", "", nil).MustStatus(t, 410)
+	c.Do("PUT", "/alias/{alias}", "/alias/a1", w, map[string]any{}).MustStatus(t, 410)
 	c.Do("PUT", "/index/blank/{guid}", "/index/blank/"+blank.DID+"?rev="+blank.Rev, w,
 		map[string]any{"size": 1, "hashes": map[string]string{"md5": "0123456789abcdef0123456789abcdef"}, "urls": []string{"s3://b/k"}}).MustStatus(t, 200)
 	// A blank new version (indexd's POST /index/blank/{guid}). Not fatal,

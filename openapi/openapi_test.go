@@ -36,6 +36,9 @@ var wildcardRoutes = map[string][]string{
 	"POST /index/blank/*":          {"POST /index/blank/{guid}"},
 	"DELETE /index/*":              {"DELETE /index/{guid}", "DELETE /index/{guid}/aliases", "DELETE /index/{guid}/aliases/{alias}"},
 	"GET /*":                       {"GET /{guid}"},
+	"GET /alias/":                  {"GET /alias"},
+	"GET /alias/*":                 {"GET /alias/{alias}"},
+	"PUT /alias/*":                 {"PUT /alias/{alias}"},
 	"GET /ga4gh/drs/v1/objects/*": {
 		"GET /ga4gh/drs/v1/objects/{object_id}", "GET /ga4gh/drs/v1/objects/{object_id}/access/{access_id}",
 	},

@@ -123,6 +123,30 @@ func (s *Store) ListRecords(ctx context.Context, dc discovery.Context, f indexd.
 	if err != nil {
 		return indexd.Page{}, err
 	}
+	// page=N: a plain OFFSET while shallow; deeper, a keyset read from the
+	// list's page boundary before it (pagebounds.go), plus an OFFSET below
+	// one boundary step.
+	var offset uint64
+	if f.Page > 0 {
+		offset = uint64(f.Page) * uint64(limit)
+		if offset > ShallowPageRows {
+			pos, err := s.pageStart(ctx, q, sq.And{vis.clause(), where}, f.Page, limit)
+			if err != nil {
+				return indexd.Page{}, err
+			}
+			if pos.Empty {
+				return indexd.Page{Records: []indexd.Record{}}, nil
+			}
+			offset = uint64(pos.Offset)
+			if pos.After != "" {
+				f.Start = pos.After
+				if where, err = filterClauses(&f); err != nil {
+					return indexd.Page{}, err
+				}
+			}
+		}
+		f.Page = -1
+	}
 	b := s.selectPage(opt.WithAliases).OrderBy(colDID).Limit(uint64(limit) + 1)
 	// Planned per execution (an unnamed statement, its result description
 	// cached so rows still arrive in binary) where the parameters decide the
@@ -133,7 +157,7 @@ func (s *Store) ListRecords(ctx context.Context, dc discovery.Context, f indexd.
 	// statement and skips planning.
 	mode := pgx.QueryExecModeCacheDescribe
 	switch {
-	case !vis.all && len(vis.setIDs) > 0 && onlyStart(&f) && s.listPath(ctx, vis.setIDs, limit+1) == pathSetWalk:
+	case !vis.all && len(vis.setIDs) > 0 && offset == 0 && onlyStart(&f) && s.listPath(ctx, vis.setIDs, limit+1) == pathSetWalk:
 		cond := ""
 		if f.OnlyObjects {
 			cond = "i.drs_object" // drsObjectClause on the walked row
@@ -146,8 +170,8 @@ func (s *Store) ListRecords(ctx context.Context, dc discovery.Context, f indexd.
 	default:
 		b = b.Where(vis.clause()).Where(where)
 	}
-	if f.Page > 0 {
-		b = b.Offset(uint64(f.Page) * uint64(limit))
+	if offset > 0 {
+		b = b.Offset(offset)
 	}
 	recs, err := s.queryMode(ctx, q, b, mode)
 	if err != nil {

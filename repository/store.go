@@ -28,6 +28,7 @@ import (
 
 	"github.com/datacommons/indexd"
 	"github.com/datacommons/indexd/boundedcache"
+	"github.com/datacommons/indexd/pageindex"
 	"github.com/datacommons/indexd/replica"
 )
 
@@ -82,6 +83,7 @@ type Store struct {
 	hide           bool                         // hide_existence (Options.HideExistence)
 	sets           *boundedcache.Cache[[]int64] // grants hash → visible set ids; nil: no cache
 	stats          statsCache                   // per-set row estimates for the list access path
+	pages          *pageindex.Index             // deep page= boundaries (pagebounds.go)
 	// forcePath, when set, overrides the list access path choice (tests
 	// compare the paths on the same data).
 	forcePath *listPath
@@ -165,7 +167,8 @@ func New(pool *pgxpool.Pool, opts Options) *Store {
 		opts.QueryTimeout = 10 * time.Second
 	}
 	s := &Store{pool: pool, sb: sq.StatementBuilder.PlaceholderFormat(sq.Dollar), timeout: opts.QueryTimeout,
-		prefix: opts.DefaultPrefix, hide: opts.HideExistence, prepared: pool.Config().ConnConfig.DefaultQueryExecMode}
+		prefix: opts.DefaultPrefix, hide: opts.HideExistence, prepared: pool.Config().ConnConfig.DefaultQueryExecMode,
+		pages: pageindex.New(pageindex.Options{})}
 	if opts.VisibleSetTTL == 0 {
 		opts.VisibleSetTTL = time.Second
 	}

@@ -104,6 +104,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	store.OnAPITokenRevoked(a.authn.ForgetAPIToken)
 	a.Server, err = api.New(api.Config{
 		DefaultPrefix: cfg.DefaultPrefix, PrependPrefix: cfg.PrependPrefix, AddPrefixAlias: cfg.AddPrefixAlias,
+		BasicAuth:     cfg.BasicAuth,
 		HideExistence: cfg.HideExistence, BodyLimit: cfg.BodyLimit, RequestTimeout: cfg.RequestTimeout,
 		Version: Version, Commit: Commit, Hostname: cfg.DRSHostname, DRSCompactPrefix: cfg.DRSCompactPrefix,
 		DRSMaxBulk: cfg.DRSMaxBulk, DRS12: cfg.DRSVersion == "1.2", OpenAPI: openapi.Document,

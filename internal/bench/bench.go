@@ -369,6 +369,16 @@ func runOne(ctx context.Context, cfg Config, done *report) error {
 		r.Svc, r.SvcNA = runRaw(sc.Svc)
 		printRow(out, r)
 	}
+	var exp *exportResult
+	if only == nil || only.MatchString("export") {
+		if discoverable || e.setDiscoverable(ctx, true) == nil {
+			r, err := e.export(ctx, cfg.Concurrency)
+			if err != nil {
+				fmt.Fprintf(out, "bench: export: %v\n", err)
+			}
+			exp = &r
+		}
+	}
 	_, hwm, _ := memStatus(svc.pid)
 	var sets1 int
 	_ = pool.QueryRow(ctx, "SELECT count(*) FROM authz_set").Scan(&sets1)
@@ -379,6 +389,9 @@ func runOne(ctx context.Context, cfg Config, done *report) error {
 	rep := report{cfg: cfg, info: info, results: results, hwm: hwm, calls: pol.Counts(), users: us,
 		sets0: sets0, sets1: sets1, inProcess: svc.pid == os.Getpid()}
 	rep.print(out)
+	if exp != nil {
+		exp.print(out, cfg.Concurrency)
+	}
 	if rep.info.Relations, err = relationSizes(ctx, pool, cfg.N); err != nil {
 		return err
 	}

@@ -223,6 +223,9 @@ func (rp report) print(out io.Writer) {
 		fmt.Fprintf(out, "- deep page via cursor ≤ 1.2× page 1: %s (p50 %s vs %s ms = %.2f×; req/s %.0f vs %.0f)\n",
 			verdict(q <= 1.2), ms(deep.Load.P50), ms(p1.Load.P50), q, deep.Load.RPS, p1.Load.RPS)
 	}
+	if dp := rp.find(kindDeepPage); dp != nil {
+		fmt.Fprintf(out, "- deepest page=N&limit=1024 p50 ≤ 150 ms: %s (p50 %s ms)\n", verdict(dp.Load.P50 <= 150*time.Millisecond), ms(dp.Load.P50))
+	}
 	vis, hid := rp.find(kindGetVisible), rp.find(kindGetHidden)
 	if vis != nil {
 		fmt.Fprintf(out, "- GET /index/{id} p99 ≤ 20 ms at c=%d: %s (visible p99 %s ms", cfg.Concurrency, verdict(vis.Load.P99 <= 20*time.Millisecond), ms(vis.Load.P99))

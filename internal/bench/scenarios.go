@@ -70,6 +70,7 @@ func (sc *scenario) concurrency(cfg Config) int {
 const (
 	kindPage1      = "page1"
 	kindDeepCursor = "deep-cursor"
+	kindDeepPage   = "deep-page"
 	kindFiltered   = "filtered-list"
 	kindGetVisible = "get-visible"
 	kindGetHidden  = "get-invisible"
@@ -378,6 +379,17 @@ func (e *env) scenarios() []*scenario {
 			// than the service's statement timeout; the EXPLAIN shows why.
 			Make: static("", offset), Explain: offsetRaw,
 		})
+	}
+	if last := (e.cfg.N+1023)/1024 - 1; last > 10 {
+		// The SDK's manifest export (issue 10): page=N&limit=1024 at any
+		// depth; the last page, and a page drawn from the deep half.
+		deepest := fmt.Sprintf("/index?page=%d&limit=1024", last)
+		add(&scenario{Name: fmt.Sprintf("GET /index?page=%d&limit=1024 (deep page=, discovery on)", last), Discoverable: true, Want: 200,
+			Kind: kindDeepPage, Make: static("", deepest)})
+		add(&scenario{Name: "GET /index?page=random deep&limit=1024 (discovery on)", Discoverable: true, Want: 200,
+			Make: func(ctx context.Context, w *worker) (*http.Request, error) {
+				return e.get(ctx, "", fmt.Sprintf("/index?page=%d&limit=1024", last/2+w.rng.IntN(last-last/2+1)))
+			}})
 	}
 	add(&scenario{Name: "DRS GET /objects page 1 (discovery on)", Discoverable: true, Want: 200, Optional: true,
 		Make: static("", drsPath), Raw: listRaw(open, true, "", drsObjectsOnly, ""), Capture: e.listCapture("", true, drsPath, true)})
