@@ -40,7 +40,7 @@ func Candidates(defaultPrefix string) func(id string) []string {
 // other is a 400 (a misspelt what-if must not explain the current settings
 // silently).
 var explainParams = map[string]bool{
-	"id": true, "user": true, "anonymous": true,
+	"id": true, "user": true, "anonymous": true, "token_id": true,
 	"are_records_discoverable": true, "global_discovery_authz": true,
 }
 
@@ -67,7 +67,7 @@ func ParseExplainQuery(q url.Values, cur discovery.Settings) (explain.Question, 
 	sort.Strings(names)
 	for _, k := range names {
 		if !explainParams[k] {
-			return explain.Question{}, indexd.Invalidf("unknown parameter %s (want id, user or anonymous, are_records_discoverable, global_discovery_authz)", k)
+			return explain.Question{}, indexd.Invalidf("unknown parameter %s (want id, user, anonymous or token_id, are_records_discoverable, global_discovery_authz)", k)
 		}
 		if len(q[k]) != 1 {
 			return explain.Question{}, indexd.Invalidf("parameter %s given more than once", k)
@@ -77,9 +77,12 @@ func ParseExplainQuery(q url.Values, cur discovery.Settings) (explain.Question, 
 	if id == "" {
 		return explain.Question{}, indexd.Invalidf("id is required (a did or an alias)")
 	}
-	subj := explain.Subject{User: q.Get("user")}
+	subj := explain.Subject{User: q.Get("user"), TokenID: q.Get("token_id")}
 	if q.Has("user") && subj.User == "" {
 		return explain.Question{}, indexd.Invalidf("user must not be empty")
+	}
+	if q.Has("token_id") && subj.TokenID == "" {
+		return explain.Question{}, indexd.Invalidf("token_id must not be empty")
 	}
 	if q.Has("anonymous") {
 		b, err := strconv.ParseBool(q.Get("anonymous"))

@@ -48,12 +48,17 @@ func TestRoutesNeedsByKind(t *testing.T) {
 		"GET /_status": true, "GET /_version": true, "GET /openapi.yaml": true, "GET /guid/mint": true,
 		"GET /guid/prefix": true,
 	}
+	// Reads of the caller's own things, not of records: an authenticated
+	// caller is needed (anonymous has no tokens), as for a write.
+	own := map[string]bool{"GET /tokens": true}
 	for _, r := range newRouteTestServer(t).Routes() {
 		key := r.Method + " " + r.Path
 		var want Need
 		switch {
 		case public[key]:
 			want = NeedNothing
+		case own[key]:
+			want = NeedWrite
 		case strings.HasPrefix(r.Path, "/admin/"):
 			want = NeedAdmin
 		case r.Method == http.MethodGet, r.Method == http.MethodOptions,

@@ -55,6 +55,7 @@ type Store interface {
 	ExplainRecord(ctx context.Context, candidates []string, dcs []discovery.Context, grants []string) (*repository.RecordFacts, error)
 	Preview(ctx context.Context, buckets []repository.Bucket, sample int) (repository.PreviewResult, error)
 	AuditQuery(ctx context.Context, by, kind string, question any) error
+	APITokenByID(ctx context.Context, id string) (repository.APIToken, bool, error)
 	QueryAudit(ctx context.Context, limit int) ([]repository.AdminQuery, error)
 	// API tokens (package tokens).
 	tokens.Store

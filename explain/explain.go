@@ -73,6 +73,8 @@ type Store interface {
 	ExplainRecord(ctx context.Context, candidates []string, dcs []discovery.Context, grants []string) (*repository.RecordFacts, error)
 	Preview(ctx context.Context, buckets []repository.Bucket, sample int) (repository.PreviewResult, error)
 	AuditQuery(ctx context.Context, by, kind string, question any) error
+	// APITokenByID finds an API token, to explain for its caller.
+	APITokenByID(ctx context.Context, id string) (repository.APIToken, bool, error)
 }
 
 // Explainer answers explanations and previews. Policy must also be a
@@ -90,6 +92,9 @@ type Explainer struct {
 type Subject struct {
 	User      string `json:"user,omitempty"`
 	Anonymous bool   `json:"anonymous,omitempty"`
+	// TokenID names an API token: the subject is its caller (its user's
+	// live grants ∩ its scope, as every request with it is decided).
+	TokenID string `json:"token_id,omitempty"`
 }
 
 // ValidateUser checks a user name given to explain or preview.
@@ -109,11 +114,20 @@ func ValidateUser(name string) error {
 
 // Validate checks the subject names exactly one caller.
 func (s Subject) Validate() error {
-	if s.Anonymous == (s.User != "") {
-		return indexd.Invalidf("name exactly one caller: user=NAME or anonymous=true")
+	named := 0
+	for _, b := range []bool{s.Anonymous, s.User != "", s.TokenID != ""} {
+		if b {
+			named++
+		}
 	}
-	if !s.Anonymous {
+	if named != 1 {
+		return indexd.Invalidf("name exactly one caller: user=NAME, anonymous=true or token_id=ID")
+	}
+	if s.User != "" {
 		return ValidateUser(s.User)
+	}
+	if len(s.TokenID) > 64 || !utf8.ValidString(s.TokenID) {
+		return indexd.Invalidf("token_id is not a token id")
 	}
 	return nil
 }
@@ -160,6 +174,38 @@ func (e *Explainer) user(ctx context.Context, name string) (*caller, error) {
 		return nil, fmt.Errorf("explain: mapping of a user by name: %w", err)
 	}
 	return newCaller(m), nil
+}
+
+// token is the caller of API token id: the mapping every request with
+// it is decided from (policy: the user's live mapping ∩ the token's
+// scope). A token that does not exist is indexd.ErrNotFound; a revoked
+// or expired one is explained as it would be decided if it were live,
+// and says so in the answer's subject.
+func (e *Explainer) token(ctx context.Context, id string) (*caller, error) {
+	t, found, err := e.Store.APITokenByID(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("explain: token: %w", err)
+	}
+	if !found {
+		return nil, indexd.Errorf(indexd.ErrNotFound, "no API token %q", id)
+	}
+	scope := t.Scope
+	m, err := e.Policy.Mapping(ctx, policy.Caller{Username: t.User, TokenID: t.ID, Scope: &scope})
+	if err != nil {
+		return nil, fmt.Errorf("explain: mapping of an API token: %w", err)
+	}
+	return newCaller(m), nil
+}
+
+// subject is the caller the question names.
+func (e *Explainer) subject(ctx context.Context, g groups, subj Subject) (*caller, error) {
+	switch {
+	case subj.Anonymous:
+		return g.anonymous, nil
+	case subj.TokenID != "":
+		return e.token(ctx, subj.TokenID)
+	}
+	return e.user(ctx, subj.User)
 }
 
 // groups are the anonymous and the logged-in callers, for attributing

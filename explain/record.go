@@ -103,11 +103,9 @@ func (e *Explainer) Explain(ctx context.Context, by string, q Question) (*Explan
 	if err != nil {
 		return nil, err
 	}
-	c := g.anonymous
-	if !q.Subject.Anonymous {
-		if c, err = e.user(ctx, q.Subject.User); err != nil {
-			return nil, err
-		}
+	c, err := e.subject(ctx, g, q.Subject)
+	if err != nil {
+		return nil, err
 	}
 
 	// The contexts a read would be filtered with: under the settings

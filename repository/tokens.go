@@ -116,6 +116,21 @@ func (s *Store) APITokenByHash(ctx context.Context, hash string) (APIToken, bool
 	return t, true, nil
 }
 
+// APITokenByID returns token id (revoked and expired ones included);
+// found is false when there is none (or id is not one).
+func (s *Store) APITokenByID(ctx context.Context, id string) (APIToken, bool, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	t, err := scanToken(s.pool.QueryRow(ctx, "SELECT "+tokenCols+" FROM api_token WHERE id::text = $1", id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return APIToken{}, false, nil
+	}
+	if err != nil {
+		return APIToken{}, false, fmt.Errorf("repository: token by id: %w", classify(err))
+	}
+	return t, true, nil
+}
+
 // APITokens lists a user's tokens (every user's when user is ""), newest
 // first, at most limit.
 func (s *Store) APITokens(ctx context.Context, user string, limit int) ([]APIToken, error) {

@@ -34,6 +34,7 @@ var commandHelp = map[string]struct {
 	"explain": {usage: explainUsage, vars: []string{"INDEXD_DATABASE_URL", "INDEXD_ARBORIST_URL", "INDEXD_POLICY_FILE", "INDEXD_DEFAULT_PREFIX"}},
 	"token": {usage: "usage: indexd token USER [TTL]\n\nMints an HS256 token for USER (static policy mode), valid for TTL (default 1h).",
 		vars: []string{"INDEXD_SIGNING_KEY", "INDEXD_SIGNING_KEY_FILE", "INDEXD_JWT_ISSUER"}},
+	"tokens":  {usage: tokensUsage, vars: []string{"INDEXD_DATABASE_URL", "INDEXD_API_TOKEN_MAX_TTL"}},
 	"bench":   {usage: "usage: indexd bench [-n N] [FLAGS] (indexd bench -h lists the flags)", vars: []string{"INDEXD_BENCH_DATABASE_URL"}},
 	"config":  {usage: "usage: indexd config check\n\nReads the configuration as `serve` would (without connecting to the database), prints the\neffective values with secrets masked, and exits non-zero on any problem.", vars: serviceVars()},
 	"version": {usage: "usage: indexd version"},

@@ -31,6 +31,7 @@ commands:
   explain ID --user NAME|--anonymous [--discoverable=B] [--global /a,/b] [--json]
                                 who sees record ID and why (explain -h)
   token USER [TTL]              mint a token for USER with INDEXD_SIGNING_KEY (static policy mode)
+  tokens list|issue|revoke      API tokens: list, issue (--user U --expires 30d --scope RES:read), revoke ID
   bench [-n N] [FLAGS]          load harness: N synthetic records in indexd_bench, HTTP load, pgbench (bench -h)
   config check                  print the effective configuration (secrets masked); non-zero exit on a problem
   version                       print the version
@@ -73,6 +74,8 @@ func run(args []string, stdin io.Reader, stdout io.Writer, getenv func(string) s
 		return cmdExplain(ctx, args[1:], stdout, getenv)
 	case "token":
 		return cmdToken(args[1:], stdout, getenv)
+	case "tokens":
+		return cmdTokens(ctx, args[1:], stdout, getenv)
 	case "bench":
 		return cmdBench(ctx, args[1:], stdout, getenv)
 	case "config":
