@@ -21,8 +21,8 @@ import (
 
 	"github.com/datacommons/indexd/discovery"
 	"github.com/datacommons/indexd/internal/app"
-	"github.com/datacommons/indexd/policy/policytest"
 	"github.com/datacommons/indexd/openapi"
+	"github.com/datacommons/indexd/policy/policytest"
 )
 
 // ---- contract checking shared by the OpenAPI and DRS tests ----
