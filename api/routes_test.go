@@ -46,7 +46,7 @@ func TestRoutesEveryRouteDeclaresANeed(t *testing.T) {
 func TestRoutesNeedsByKind(t *testing.T) {
 	public := map[string]bool{
 		"GET /_status": true, "GET /_version": true, "GET /openapi.yaml": true, "GET /guid/mint": true,
-		"GET /guid/prefix": true,
+		"GET /guid/prefix": true, "GET /_health/live": true, "GET /_health/ready": true,
 	}
 	for _, r := range newRouteTestServer(t).Routes() {
 		key := r.Method + " " + r.Path
