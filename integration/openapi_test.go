@@ -300,6 +300,16 @@ func TestOpenAPIResponses(t *testing.T) {
 	// DRS, briefly (drs_test.go covers it in depth)
 	drsTour(t, c, w, rd)
 
+	// API tokens, briefly (apitokens_test.go covers them)
+	var it struct {
+		ID string `json:"id"`
+	}
+	c.Do("POST", "/tokens", "/tokens", rd, map[string]any{"expires_in": "1h"}).MustStatus(t, 201).JSON(t, &it)
+	c.Do("GET", "/tokens", "/tokens", rd, nil).MustStatus(t, 200)
+	c.Do("DELETE", "/tokens/{token_id}", "/tokens/"+it.ID, rd, nil).MustStatus(t, 204)
+	c.Do("GET", "/admin/tokens", "/admin/tokens?user=oa-reader", admin, nil).MustStatus(t, 200)
+	c.Do("DELETE", "/admin/tokens/{token_id}", "/admin/tokens/"+it.ID, admin, nil).MustStatus(t, 204)
+
 	// Readiness with the policy service down: the 503 report validates
 	// (after the reused report's second).
 	e.Policy.SetFault(policytest.FaultDown)
