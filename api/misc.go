@@ -11,6 +11,7 @@ import (
 	"github.com/datacommons/indexd"
 	"github.com/datacommons/indexd/discovery"
 	"github.com/datacommons/indexd/explain"
+	"github.com/datacommons/indexd/health"
 	"github.com/datacommons/indexd/identity"
 	"github.com/datacommons/indexd/policy"
 	"github.com/datacommons/indexd/repository"
@@ -21,6 +22,23 @@ func (s *Server) status(c echo.Context) error {
 		return errf("%w: %v", indexd.ErrUnavailable, err)
 	}
 	return c.String(http.StatusOK, "Healthy")
+}
+
+// healthLive answers while the process serves HTTP (a liveness probe):
+// it touches nothing outside the process.
+func (s *Server) healthLive(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": health.StatusOK})
+}
+
+// healthReady answers 200 when every readiness check passes, 503 with each
+// check's outcome otherwise (a readiness probe).
+func (s *Server) healthReady(c echo.Context) error {
+	rep := s.cfg.Health.Ready(c.Request().Context())
+	c.Response().Header().Set("Cache-Control", "no-store")
+	if !rep.Ready() {
+		return c.JSON(http.StatusServiceUnavailable, rep)
+	}
+	return c.JSON(http.StatusOK, rep)
 }
 
 func (s *Server) version(c echo.Context) error {

@@ -93,6 +93,8 @@ func (s *Server) routeTable() []Route {
 	routes := []Route{
 		r(http.MethodGet, "/_status", NeedNothing, s.status),
 		r(http.MethodGet, "/_version", NeedNothing, s.version),
+		r(http.MethodGet, "/_health/live", NeedNothing, s.healthLive),
+		r(http.MethodGet, "/_health/ready", NeedNothing, s.healthReady),
 		r(http.MethodGet, "/_stats", NeedDiscover, s.stats),
 		r(http.MethodGet, "/openapi.yaml", NeedNothing, s.openapiDoc),
 		r(http.MethodGet, "/guid/mint", NeedNothing, s.mintGUIDs),

@@ -46,7 +46,7 @@ func TestRoutesEveryRouteDeclaresANeed(t *testing.T) {
 func TestRoutesNeedsByKind(t *testing.T) {
 	public := map[string]bool{
 		"GET /_status": true, "GET /_version": true, "GET /openapi.yaml": true, "GET /guid/mint": true,
-		"GET /guid/prefix": true,
+		"GET /guid/prefix": true, "GET /_health/live": true, "GET /_health/ready": true,
 	}
 	// Reads of the caller's own things, not of records: an authenticated
 	// caller is needed (anonymous has no tokens), as for a write.

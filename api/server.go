@@ -20,6 +20,7 @@ import (
 
 	"github.com/datacommons/indexd/discovery"
 	"github.com/datacommons/indexd/explain"
+	"github.com/datacommons/indexd/health"
 	"github.com/datacommons/indexd/identity"
 	"github.com/datacommons/indexd/policy"
 	"github.com/datacommons/indexd/signing"
@@ -77,6 +78,9 @@ type Config struct {
 	// APITokenMaxTTL is the longest lifetime of an API token
 	// (INDEXD_API_TOKEN_MAX_TTL; apitoken.DefaultMaxTTL when 0).
 	APITokenMaxTTL time.Duration
+	// Health answers GET /_health/ready (package health); nil: readiness
+	// is the database answering.
+	Health *health.Checker
 }
 
 // AccessStorage answers the URL a client fetches an object's bytes from:
@@ -186,6 +190,9 @@ func New(cfg Config, store Store, pol policy.Service, authn Authenticator, setti
 	}
 	if cfg.Storage == nil {
 		cfg.Storage = signing.Refusing()
+	}
+	if cfg.Health == nil {
+		cfg.Health = health.New(0, 0, health.Check{Name: "database", Run: func(ctx context.Context) error { return store.Ping(ctx) }})
 	}
 	s := &Server{cfg: cfg, store: store, policy: pol, authn: authn, settings: settings, log: log}
 	s.tokens = &tokens.Service{Store: store, MaxTTL: cfg.APITokenMaxTTL}

@@ -22,6 +22,7 @@ import (
 	"github.com/datacommons/indexd/discovery"
 	"github.com/datacommons/indexd/internal/app"
 	"github.com/datacommons/indexd/openapi"
+	"github.com/datacommons/indexd/policy/policytest"
 )
 
 // ---- contract checking shared by the OpenAPI and DRS tests ----
@@ -177,6 +178,8 @@ func TestOpenAPIResponses(t *testing.T) {
 	c.Do("GET", "/_status", "/_status", "Bearer not-a-jwt", nil).MustStatus(t, 200) // public routes never evaluate credentials
 	c.Do("GET", "/_stats", "/_stats", "Bearer not-a-jwt", nil).MustStatus(t, 401)
 	c.Do("GET", "/_version", "/_version", "", nil).MustStatus(t, 200)
+	c.Do("GET", "/_health/live", "/_health/live", "", nil).MustStatus(t, 200)
+	c.Do("GET", "/_health/ready", "/_health/ready", "Bearer not-a-jwt", nil).MustStatus(t, 200)
 	c.Do("GET", "/_stats", "/_stats", "", nil).MustStatus(t, 200)
 	c.Do("GET", "/openapi.yaml", "/openapi.yaml", "", nil).MustStatus(t, 200)
 	c.Do("GET", "/guid/mint", "/guid/mint?count=3", "", nil).MustStatus(t, 200)
@@ -296,6 +299,24 @@ func TestOpenAPIResponses(t *testing.T) {
 
 	// DRS, briefly (drs_test.go covers it in depth)
 	drsTour(t, c, w, rd)
+
+	// API tokens, briefly (apitokens_test.go covers them)
+	var it struct {
+		ID string `json:"id"`
+	}
+	c.Do("POST", "/tokens", "/tokens", rd, map[string]any{"expires_in": "1h"}).MustStatus(t, 201).JSON(t, &it)
+	c.Do("GET", "/tokens", "/tokens", rd, nil).MustStatus(t, 200)
+	c.Do("DELETE", "/tokens/{token_id}", "/tokens/"+it.ID, rd, nil).MustStatus(t, 204)
+	c.Do("GET", "/admin/tokens", "/admin/tokens?user=oa-reader", admin, nil).MustStatus(t, 200)
+	c.Do("DELETE", "/admin/tokens/{token_id}", "/admin/tokens/"+it.ID, admin, nil).MustStatus(t, 204)
+
+	// Readiness with the policy service down: the 503 report validates
+	// (after the reused report's second).
+	e.Policy.SetFault(policytest.FaultDown)
+	time.Sleep(1100 * time.Millisecond)
+	c.Do("GET", "/_health/ready", "/_health/ready", "", nil).MustStatus(t, 503)
+	c.Do("GET", "/_health/live", "/_health/live", "", nil).MustStatus(t, 200)
+	e.Policy.SetFault(policytest.FaultNone)
 
 	// Every documented operation was called.
 	var uncalled []string

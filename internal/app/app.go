@@ -13,6 +13,7 @@ import (
 	indexd "github.com/datacommons/indexd"
 	"github.com/datacommons/indexd/api"
 	"github.com/datacommons/indexd/discovery"
+	"github.com/datacommons/indexd/health"
 	"github.com/datacommons/indexd/identity"
 	"github.com/datacommons/indexd/migrations"
 	"github.com/datacommons/indexd/openapi"
@@ -110,6 +111,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		DRSMaxBulk: cfg.DRSMaxBulk, DRS12: cfg.DRSVersion == "1.2", OpenAPI: openapi.Document,
 		DRSBearerIssuers: nonEmptyList(cfg.JWTIssuer), Storage: a.Storage, PasswordCost: cfg.PasswordCost,
 		ReplicaMaxLag: cfg.ReplicaMaxLag, APITokenMaxTTL: cfg.APITokenMaxTTL, TrustedProxies: cfg.TrustedProxies,
+		Health: readiness(store, backend),
 	}, store, a.Policy, a.authn, a.Settings, log)
 	if err != nil {
 		return fail(err)
@@ -309,4 +311,36 @@ func tokenVerification(cfg Config) string {
 		return "required (misconfigured: no key)"
 	}
 	return "none: tokens pass unverified to the policy service"
+}
+
+// readiness is GET /_health/ready's checks: the database answers, its
+// schema is at this build's latest migration, the discovery settings can
+// be read, and — when Arborist is the policy backend — Arborist answers the
+// anonymous mapping (asked of the uncached client: a cached answer would
+// hide an outage). A policy file is loaded at start-up and needs no check.
+func readiness(store *repository.Store, backend policy.Service) *health.Checker {
+	checks := []health.Check{
+		{Name: "database", Run: store.Ping},
+		{Name: "migrations", Run: func(ctx context.Context) error {
+			schema, latest, err := migrations.Versions(ctx, store.Pool())
+			if err != nil {
+				return err
+			}
+			if schema < latest {
+				return fmt.Errorf("the database is at migration %d, this indexd needs %d: run `indexd migrate`", schema, latest)
+			}
+			return nil
+		}},
+		{Name: "settings", Run: func(ctx context.Context) error {
+			_, err := store.Settings(ctx)
+			return err
+		}},
+	}
+	if arb, ok := backend.(*policy.Arborist); ok {
+		checks = append(checks, health.Check{Name: "policy", Run: func(ctx context.Context) error {
+			_, err := arb.Mapping(ctx, policy.Caller{})
+			return err
+		}})
+	}
+	return health.New(health.DefaultTimeout, health.DefaultReuse, checks...)
 }
