@@ -227,9 +227,15 @@ func (s *Store) Ping(ctx context.Context) error {
 // closed) would each cost a pooled connection. The query runs to its end,
 // bounded on the server by statement_timeout (the same timeout, which
 // ends it first and keeps the connection) and here by the timeout plus a
-// grace, for a server that does not answer at all.
+// grace, for a server that does not answer at all. A deadline the caller
+// set (INDEXD_REQUEST_TIMEOUT: the service's own bound on a request, not a
+// client going away) is kept when it comes first.
 func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), s.timeout+boundGrace)
+	deadline := time.Now().Add(s.timeout + boundGrace)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	return context.WithDeadline(context.WithoutCancel(ctx), deadline)
 }
 
 // boundGrace is how much longer than statement_timeout a query's context
