@@ -174,7 +174,9 @@ func TestExplainBadInput(t *testing.T) {
 		{id + "&anonymous=true&are_records_discoverable=yes", "are_records_discoverable must be true or false"},
 		{id + "&anonymous=true&global_discovery_authz=relative/path", "must start with '/'"},
 		{id + "&anonymous=true&global_discovery_authz=/a/", "empty segment"},
-		{id + "&anonymous=true&token_id=abc", "unknown parameter token_id"},
+		{id + "&anonymous=true&token_id=abc", "name exactly one caller"},
+		{id + "&token_id=", "token_id must not be empty"},
+		{id + "&bogus=1", "unknown parameter bogus"},
 		{id + "&anonymous=true&users=alice", "unknown parameter users"},
 		{id + "&" + id + "&anonymous=true", "given more than once"},
 	} {
