@@ -144,13 +144,9 @@ func (s *Server) preview(c echo.Context, body *settingsBody) error {
 }
 
 func (s *Server) queryAudit(c echo.Context) error {
-	limit := 100
-	if v := c.QueryParam("limit"); v != "" {
-		n, err := atoiRange(v, 1, 1000)
-		if err != nil {
-			return indexd.Invalidf("limit must be an integer between 1 and 1000")
-		}
-		limit = n
+	limit, err := auditLimit(c)
+	if err != nil {
+		return err
 	}
 	rows, err := s.store.QueryAudit(c.Request().Context(), limit)
 	if err != nil {

@@ -213,14 +213,23 @@ func (s *Server) putDiscoverySettings(c echo.Context) error {
 	return c.JSON(http.StatusOK, stored)
 }
 
+// auditLimit is an audit listing's ?limit= (1–1000, default 100).
+func auditLimit(c echo.Context) (int, error) {
+	v := c.QueryParam("limit")
+	if v == "" {
+		return 100, nil
+	}
+	n, err := atoiRange(v, 1, 1000)
+	if err != nil {
+		return 0, indexd.Invalidf("limit must be an integer between 1 and 1000")
+	}
+	return n, nil
+}
+
 func (s *Server) discoveryAudit(c echo.Context) error {
-	limit := 100
-	if v := c.QueryParam("limit"); v != "" {
-		n, err := atoiRange(v, 1, 1000)
-		if err != nil {
-			return indexd.Invalidf("limit must be an integer between 1 and 1000")
-		}
-		limit = n
+	limit, err := auditLimit(c)
+	if err != nil {
+		return err
 	}
 	rows, err := s.store.SettingsAudit(c.Request().Context(), limit)
 	if err != nil {
@@ -245,13 +254,9 @@ func (s *Server) listAdmins(c echo.Context) error {
 }
 
 func (s *Server) adminAudit(c echo.Context) error {
-	limit := 100
-	if v := c.QueryParam("limit"); v != "" {
-		n, err := atoiRange(v, 1, 1000)
-		if err != nil {
-			return indexd.Invalidf("limit must be an integer between 1 and 1000")
-		}
-		limit = n
+	limit, err := auditLimit(c)
+	if err != nil {
+		return err
 	}
 	rows, err := s.store.AdminAudit(c.Request().Context(), limit)
 	if err != nil {
