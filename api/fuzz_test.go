@@ -345,7 +345,14 @@ func FuzzParseExplainQuery(f *testing.F) {
 		if q.ID == "" || q.ID != vals.Get("id") {
 			t.Fatalf("accepted id %q from %q", q.ID, raw)
 		}
-		if q.Subject.Anonymous == (q.Subject.User != "") || (q.Subject.User != "" && (strings.TrimSpace(q.Subject.User) == "" || !okText(q.Subject.User))) {
+		named := 0
+		for _, b := range []bool{q.Subject.Anonymous, q.Subject.User != "", q.Subject.TokenID != ""} {
+			if b {
+				named++
+			}
+		}
+		if named != 1 || (q.Subject.User != "" && (strings.TrimSpace(q.Subject.User) == "" || !okText(q.Subject.User))) ||
+			(q.Subject.TokenID != "" && (q.Subject.TokenID != vals.Get("token_id") || len(q.Subject.TokenID) > 64 || !utf8.ValidString(q.Subject.TokenID))) {
 			t.Fatalf("accepted subject %+v from %q", q.Subject, raw)
 		}
 		if q.Current.Version != 7 || q.Settings.Version != 7 || q.Current.AreRecordsDiscoverable != discoverable || !slices.Equal(q.Current.GlobalDiscoveryAuthz, cur.GlobalDiscoveryAuthz) {
