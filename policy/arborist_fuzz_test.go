@@ -49,7 +49,7 @@ func FuzzDecodeMapping(f *testing.F) {
 // is one object whose values are lists of objects, each with string
 // "service" and "method" keys.
 func plainMapping(body []byte) (Mapping, bool) {
-	if !json.Valid(body) {
+	if !json.Valid(body) || !everyValueIsList(body) {
 		return nil, false
 	}
 	var obj map[string]any
@@ -120,4 +120,29 @@ func plainDecision(body []byte) (auth, ok bool) {
 	}
 	auth, ok = m["auth"].(bool)
 	return auth, ok
+}
+
+// everyValueIsList reports whether every top-level value of an object body
+// — a key's earlier values included, which a plain reading of duplicate
+// keys drops — reads as a list of objects (or null). A body whose shadowed
+// value is not one is not a mapping: the service refuses it (fail closed).
+func everyValueIsList(body []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return true // not an object: plainMapping's other checks decide
+	}
+	for dec.More() {
+		if _, err := dec.Token(); err != nil {
+			return true
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return true
+		}
+		var list []map[string]json.RawMessage
+		if json.Unmarshal(raw, &list) != nil {
+			return false
+		}
+	}
+	return true
 }
