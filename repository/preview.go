@@ -124,18 +124,7 @@ func (s *Store) Preview(ctx context.Context, buckets []Bucket, sample int) (Prev
 // readSnapshot runs fn in a read-only REPEATABLE READ transaction, so that
 // every statement of fn sees the same data.
 func (s *Store) readSnapshot(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
-	if err != nil {
-		return fmt.Errorf("repository: begin: %w", classify(err))
-	}
-	defer func() { _ = tx.Rollback(ctx) }()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("repository: commit: %w", classify(err))
-	}
-	return nil
+	return s.inTxWith(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
 }
 
 func allSetIDs(ctx context.Context, q querier) ([]int64, error) {

@@ -251,7 +251,12 @@ type querier interface {
 
 // inTx runs fn in a transaction that commits when fn returns nil.
 func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	tx, err := s.pool.Begin(ctx)
+	return s.inTxWith(ctx, pgx.TxOptions{}, fn)
+}
+
+// inTxWith is inTx with transaction options (isolation, access mode).
+func (s *Store) inTxWith(ctx context.Context, opts pgx.TxOptions, fn func(tx pgx.Tx) error) error {
+	tx, err := s.pool.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("repository: begin: %w", classify(err))
 	}
